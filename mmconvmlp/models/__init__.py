@@ -1,0 +1,3 @@
+from .backbones import ConvMLP  # noqa: F401
+
+__all__ = ['ConvMLP']

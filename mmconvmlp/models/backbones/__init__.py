@@ -1,0 +1,3 @@
+from .convmlp import ConvMLP
+
+__all__ = ['ConvMLP']

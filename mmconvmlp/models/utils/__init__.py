@@ -1,0 +1,3 @@
+from .checkpoint import convert_convmlp_checkpoint, load_convmlp_checkpoint
+
+__all__ = ['convert_convmlp_checkpoint', 'load_convmlp_checkpoint']

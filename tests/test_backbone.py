@@ -1,0 +1,217 @@
+"""ConvMLP backbone: presets, shapes, equality with the original function, training
+behaviour."""
+import copy
+import math
+
+import pytest
+import torch
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from _convmlp_reference import ReferenceConvMLP
+from mmconvmlp import MODELS, ConvMLP, convert_convmlp_checkpoint
+
+CHANNELS = dict(s=(64, 128, 256, 512), m=(64, 128, 256, 512), l=(96, 192, 384, 768))
+PARAMS_M = dict(s=8.51, m=16.90, l=41.96)
+
+
+def _load_reference(model, ref):
+    model.load_state_dict(convert_convmlp_checkpoint(ref.state_dict()))
+    return model
+
+
+def _ceil_steps(size, steps):
+    for _ in range(steps):
+        size = math.ceil(size / 2)
+    return size
+
+
+@pytest.mark.parametrize('arch', ['s', 'm', 'l'])
+def test_param_count(arch):
+    n = sum(p.numel() for p in ConvMLP(arch).parameters())
+    assert round(n / 1e6, 2) == PARAMS_M[arch]
+
+
+@pytest.mark.parametrize('alias,arch', [('small', 's'), ('Medium', 'm'), ('LARGE', 'l')])
+def test_arch_aliases(alias, arch):
+    assert ConvMLP(alias).arch_settings == ConvMLP(arch).arch_settings
+
+
+@pytest.mark.parametrize('arch', ['s', 'm', 'l'])
+@pytest.mark.parametrize('hw', [(224, 224), (97, 130)])
+def test_output_shapes(arch, hw):
+    model = ConvMLP(arch).eval()
+    with torch.no_grad():
+        outs = model(torch.randn(1, 3, *hw))
+    assert len(outs) == 4
+    assert model.out_channels == CHANNELS[arch]
+    assert model.out_strides == (4, 8, 16, 32)
+    for out, c, s in zip(outs, model.out_channels, model.out_strides):
+        steps = int(math.log2(s))
+        assert out.shape == (1, c, _ceil_steps(hw[0], steps), _ceil_steps(hw[1], steps))
+
+
+def test_odd_size_numbers_from_the_paper_table():
+    outs = ConvMLP('s').eval()(torch.randn(1, 3, 97, 130))
+    assert [tuple(o.shape[2:]) for o in outs] == [(25, 33), (13, 17), (7, 9), (4, 5)]
+
+
+def test_out_indices_subset_and_negative():
+    model = ConvMLP('m', out_indices=(-1, 1)).eval()
+    assert model.out_indices == (1, 3)
+    assert model.out_channels == (128, 512) and model.out_strides == (8, 32)
+    outs = model(torch.randn(2, 3, 64, 64))
+    assert [tuple(o.shape) for o in outs] == [(2, 128, 8, 8), (2, 512, 2, 2)]
+
+
+def test_custom_arch_dict():
+    arch = dict(stem_channels=32, num_conv_blocks=1, depths=[1, 1, 1], dims=[48, 96, 192],
+                mlp_ratios=2)
+    model = ConvMLP(arch).eval()
+    assert model.out_channels == (32, 48, 96, 192)
+    outs = model(torch.randn(1, 3, 64, 64))
+    assert [o.shape[1] for o in outs] == [32, 48, 96, 192]
+
+
+@pytest.mark.parametrize('arch,match', [
+    ('xl', r"unknown arch 'xl'.*\['l', 'large', 'm', 'medium', 's', 'small'\]"),
+    (dict(stem_channels=64, dims=[1, 2, 3]), r"missing the keys \['num_conv_blocks', 'depths', 'mlp_ratios'\]"),
+    (dict(stem_channels=64, num_conv_blocks=1, depths=[1, 1], dims=[8, 16, 32],
+          mlp_ratios=2), r"arch\['depths'\] must have 3 entries"),
+    (3, 'must be a str or a dict'),
+])
+def test_bad_arch(arch, match):
+    with pytest.raises(ValueError, match=match):
+        ConvMLP(arch)
+
+
+def test_bad_out_indices_and_frozen_stages():
+    with pytest.raises(ValueError, match=r'out_indices must be in \[-4, 3\]'):
+        ConvMLP('s', out_indices=(0, 4))
+    with pytest.raises(ValueError, match=r'frozen_stages must be in \[-1, 4\]'):
+        ConvMLP('s', frozen_stages=5)
+
+
+@pytest.mark.parametrize('shape', [(3, 64, 64), (1, 1, 64, 64), (1, 4, 64, 64)])
+def test_bad_input(shape):
+    with pytest.raises(ValueError, match=r'expects images of shape \(N, 3, H, W\), got'):
+        ConvMLP('s')(torch.randn(*shape))
+
+
+@pytest.mark.parametrize('arch', ['s', 'm', 'l'])
+def test_same_function_as_original(arch):
+    """Same weights, eval mode: every output equals the independent reference."""
+    ref = ReferenceConvMLP(arch).randomize(seed=1).eval()
+    model = _load_reference(ConvMLP(arch), ref).eval()
+    x = torch.randn(2, 3, 97, 130)
+    with torch.no_grad():
+        expected, got = ref(x), model(x)
+    for e, g in zip(expected, got):
+        assert g.shape == e.shape
+        torch.testing.assert_close(g, e, rtol=1e-4, atol=1e-4)
+
+
+def test_registry_and_build_from_mmdet_and_mmseg():
+    assert MODELS.scope == 'mmconvmlp'
+    from mmdet.registry import MODELS as DET_MODELS
+    from mmseg.registry import MODELS as SEG_MODELS
+    for registry in (DET_MODELS, SEG_MODELS):
+        model = registry.build(dict(type='mmconvmlp.ConvMLP', arch='s', out_indices=(3,)))
+        assert isinstance(model, ConvMLP) and model.out_channels == (512,)
+
+
+def test_train_returns_self_and_all_params_get_gradients():
+    model = ConvMLP('s', drop_path_rate=0.0)
+    assert model.train() is model
+    outs = model(torch.randn(2, 3, 64, 64))
+    sum(o.square().mean() for o in outs).backward()
+    no_grad = [n for n, p in model.named_parameters() if p.grad is None or p.grad.abs().sum() == 0]
+    assert no_grad == []
+
+
+@pytest.mark.parametrize('frozen_stages,prefixes', [
+    (0, ['stem.']),
+    (1, ['stem.', 'conv_stage.']),
+    (3, ['stem.', 'conv_stage.', 'stages.0.', 'stages.1.']),
+])
+def test_frozen_stages(frozen_stages, prefixes):
+    model = ConvMLP('s', frozen_stages=frozen_stages).train()
+    for name, p in model.named_parameters():
+        assert p.requires_grad == (not any(name.startswith(q) for q in prefixes)), name
+    for name, m in model.named_modules():
+        if isinstance(m, _BatchNorm) and any(name.startswith(q) for q in prefixes):
+            assert not m.training, name
+    # Frozen BN statistics do not move in training mode; the others do.
+    before = copy.deepcopy(model.state_dict())
+    outs = model(torch.randn(2, 3, 64, 64))
+    sum(o.sum() for o in outs).backward()
+    after = model.state_dict()
+    assert torch.equal(before['stem.0.bn.running_mean'], after['stem.0.bn.running_mean'])
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            assert p.grad is None, name
+    if frozen_stages < 1:
+        key = 'conv_stage.blocks.0.layers.0.bn.running_mean'
+        assert not torch.equal(before[key], after[key])
+
+
+def test_norm_eval():
+    model = ConvMLP('s', norm_eval=True).train()
+    bns = [m for m in model.modules() if isinstance(m, _BatchNorm)]
+    assert bns and all(not m.training for m in bns)
+    assert all(p.requires_grad for p in model.parameters())
+    before = copy.deepcopy(model.state_dict())
+    model(torch.randn(2, 3, 64, 64))
+    for k, v in model.state_dict().items():
+        if 'running' in k:
+            assert torch.equal(v, before[k]), k
+    assert ConvMLP('s', norm_eval=False).train().stem[0].bn.training
+
+
+def _saved_activation_bytes(model, x):
+    """Bytes of the tensors autograd keeps for backward (unique storages)."""
+    storages = {}
+
+    def pack(t):
+        storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        outs = model(x)
+    return outs, sum(storages.values())
+
+
+def test_with_cp_same_outputs_and_grads_less_memory():
+    torch.manual_seed(0)
+    plain = ConvMLP('s', drop_path_rate=0.0).train()
+    ckpt = ConvMLP('s', drop_path_rate=0.0, with_cp=True).train()
+    ckpt.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 3, 96, 96)
+    outs_p, bytes_p = _saved_activation_bytes(plain, x)
+    outs_c, bytes_c = _saved_activation_bytes(ckpt, x)
+    for a, b in zip(outs_p, outs_c):
+        torch.testing.assert_close(a, b)
+    sum(o.square().sum() for o in outs_p).backward()
+    sum(o.square().sum() for o in outs_c).backward()
+    grads_c = dict(ckpt.named_parameters())
+    for name, p in plain.named_parameters():
+        torch.testing.assert_close(p.grad, grads_c[name].grad, rtol=1e-4, atol=1e-5,
+                                   msg=name)
+    assert bytes_c < 0.5 * bytes_p, (bytes_c, bytes_p)
+
+
+def test_drop_path_schedule_matches_original():
+    model = ConvMLP('m', drop_path_rate=0.1)
+    for stage, depth in zip(model.stages, [3, 6, 3]):
+        rates = [getattr(b.drop_path, 'drop_prob', 0.0) for b in stage.blocks]
+        torch.testing.assert_close(torch.tensor(rates), torch.linspace(0, 0.1, depth))
+
+
+def test_default_init_scheme():
+    model = ConvMLP('s')
+    model.init_weights()
+    fc = model.stages[0].blocks[0].mlp1.fc1
+    assert fc.bias.abs().sum() == 0 and 0.015 < fc.weight.std() < 0.025
+    ln = model.stages[1].blocks[0].norm1
+    assert torch.all(ln.weight == 1) and torch.all(ln.bias == 0)
+    conv = model.stem[1].conv  # 32 -> 32, 3x3: fan_out = 288
+    assert abs(conv.weight.std().item() - math.sqrt(2 / 288)) < 0.01
