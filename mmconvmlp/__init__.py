@@ -1,8 +1,16 @@
 """mmconvmlp: the ConvMLP backbone (arXiv:2109.04454) for MMDetection and MMSegmentation."""
 from .version import __version__
-from .registry import MODELS
+from .registry import HOOKS, MODELS, OPTIM_WRAPPERS
 from .models import ConvMLP
 from .models.utils import convert_convmlp_checkpoint, load_convmlp_checkpoint
+from .engine import LossCurveHook
+from .utils import CPUAmpOptimWrapper, register_safe_globals
 
-__all__ = ['__version__', 'MODELS', 'ConvMLP', 'convert_convmlp_checkpoint',
-           'load_convmlp_checkpoint']
+# MMEngine writes its checkpoints with a few of its own classes inside; allow-list
+# them for torch's weights-only loading, so that resuming, load_from and testing
+# work without turning safe loading off (see mmconvmlp.utils.safe_globals).
+register_safe_globals()
+
+__all__ = ['__version__', 'MODELS', 'OPTIM_WRAPPERS', 'HOOKS', 'ConvMLP',
+           'convert_convmlp_checkpoint', 'load_convmlp_checkpoint', 'LossCurveHook',
+           'CPUAmpOptimWrapper', 'register_safe_globals']

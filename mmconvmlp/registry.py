@@ -1,13 +1,22 @@
 """Registries of mmconvmlp.
 
-``MODELS`` is a child of MMEngine's root model registry with scope ``mmconvmlp``,
-so that MMDetection and MMSegmentation configs reach its modules as
-``type='mmconvmlp.ConvMLP'`` once ``custom_imports=dict(imports=['mmconvmlp'])`` is set.
+Each is a child of MMEngine's root registry of its kind with scope ``mmconvmlp``,
+so that MMDetection and MMSegmentation configs reach the project's modules as
+``type='mmconvmlp.X'`` once ``custom_imports=dict(imports=['mmconvmlp'])`` is set:
+``mmconvmlp.ConvMLP`` (a model), ``mmconvmlp.CPUAmpOptimWrapper`` (an optimizer
+wrapper) and ``mmconvmlp.LossCurveHook`` (a hook).
 """
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import Registry
 
 MODELS = Registry(
     'model', parent=MMENGINE_MODELS, scope='mmconvmlp', locations=['mmconvmlp.models'])
+OPTIM_WRAPPERS = Registry(
+    'optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='mmconvmlp',
+    locations=['mmconvmlp.utils'])
+HOOKS = Registry(
+    'hook', parent=MMENGINE_HOOKS, scope='mmconvmlp', locations=['mmconvmlp.engine'])
 
-__all__ = ['MODELS']
+__all__ = ['MODELS', 'OPTIM_WRAPPERS', 'HOOKS']

@@ -5,27 +5,34 @@ MMEngine's ``AmpOptimWrapper`` asserts a GPU (it is built around
 ``torch.cuda.amp.GradScaler``). On a CPU, autocast works with bfloat16 only, and
 bfloat16 has float32's exponent range, so no loss scaling is needed: an
 ``OptimWrapper`` whose ``optim_context`` enters ``autocast(device_type='cpu',
-dtype=torch.bfloat16)`` is all it takes.
+dtype=torch.bfloat16)`` is all it takes, except for models that call MMCV's
+float32-only CPU ops in their forward pass (see ``autocast_modules``).
 """
 from contextlib import contextmanager
+from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
 from mmengine.optim import OptimWrapper
-from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
-from mmengine.registry import Registry
 
-# Child of MMEngine's root registry, so ``type='mmconvmlp.CPUAmpOptimWrapper'``
-# resolves from MMDetection and MMSegmentation configs alike.
-OPTIM_WRAPPERS = Registry(
-    'optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='mmconvmlp',
-    locations=['mmconvmlp.utils.amp'])
+from mmconvmlp.registry import OPTIM_WRAPPERS
+
+
+def _to_float(outputs):
+    """Cast the bfloat16 tensors of a (nested) module output back to float32."""
+    if isinstance(outputs, torch.Tensor):
+        return outputs.float() if outputs.dtype == torch.bfloat16 else outputs
+    if isinstance(outputs, (list, tuple)):
+        return type(outputs)(_to_float(o) for o in outputs)
+    if isinstance(outputs, dict):
+        return type(outputs)((k, _to_float(v)) for k, v in outputs.items())
+    return outputs
 
 
 @OPTIM_WRAPPERS.register_module()
 class CPUAmpOptimWrapper(OptimWrapper):
-    """Optimizer wrapper that runs the forward pass and the loss under bfloat16
-    autocast on the CPU.
+    """Optimizer wrapper that runs the forward pass under bfloat16 autocast on
+    the CPU.
 
     Parameters, gradients and optimizer state stay float32; matrix products and
     convolutions run in bfloat16 (several times faster on CPUs with AVX512-BF16
@@ -34,16 +41,30 @@ class CPUAmpOptimWrapper(OptimWrapper):
         optim_wrapper = dict(type='mmconvmlp.CPUAmpOptimWrapper',
                              optimizer=dict(type='AdamW', lr=1e-4))
 
+    The compiled CPU ops of MMCV (``nms``, ``RoIAlign``, ...) take float32 only,
+    so models that call them inside the training forward (two-stage detectors:
+    RPN proposals, RoI feature extraction) autocast only some submodules:
+    ``autocast_modules=['backbone', 'neck']`` runs those in bfloat16 and hands
+    float32 outputs on to the heads. ``tools/train.py --amp`` sets this for
+    models with a ``roi_head``.
+
     Args:
         dtype (str | torch.dtype): Autocast dtype; CPU autocast supports
             ``'bfloat16'`` only. Defaults to ``'bfloat16'``.
+        autocast_modules (Sequence[str], optional): Names of the model's
+            submodules to autocast (missing names are skipped). None autocasts
+            the whole forward pass and the loss. Defaults to None.
         loss_scale: Accepted and ignored, so that a config written for
             ``AmpOptimWrapper`` (``loss_scale='dynamic'``) works unchanged:
-            bfloat16 needs no loss scaling.
+            bfloat16 has float32's exponent range and needs no loss scaling.
         **kwargs: Passed to :class:`mmengine.optim.OptimWrapper`.
     """
 
-    def __init__(self, dtype='bfloat16', loss_scale=None, **kwargs):
+    def __init__(self,
+                 dtype: Union[str, torch.dtype] = 'bfloat16',
+                 autocast_modules: Optional[Sequence[str]] = None,
+                 loss_scale=None,
+                 **kwargs):
         super().__init__(**kwargs)
         if isinstance(dtype, str):
             dtype = getattr(torch, dtype, None)
@@ -51,12 +72,46 @@ class CPUAmpOptimWrapper(OptimWrapper):
             raise ValueError('CPUAmpOptimWrapper: CPU autocast supports bfloat16 only, '
                              f'got dtype={dtype}')
         self.cast_dtype = dtype
+        self.autocast_modules = list(autocast_modules) if autocast_modules else None
+
+    @contextmanager
+    def _autocast(self):
+        # Imported here: mmengine.runner pulls in the whole runner machinery.
+        from mmengine.runner.amp import autocast
+        with autocast(device_type='cpu', dtype=self.cast_dtype):
+            yield
+
+    @contextmanager
+    def _autocast_submodules(self, model: nn.Module):
+        """Wrap the ``forward`` of the named submodules for the duration."""
+        from mmengine.model import is_model_wrapper
+        if is_model_wrapper(model):
+            model = model.module
+        patched = []
+        for name in self.autocast_modules:
+            module = getattr(model, name, None)
+            if not isinstance(module, nn.Module):
+                continue
+
+            def forward(*args, _forward=module.forward, **kwargs):
+                with self._autocast():
+                    return _to_float(_forward(*args, **kwargs))
+
+            module.forward = forward  # an instance attribute shadows the method
+            patched.append(module)
+        try:
+            yield
+        finally:
+            for module in patched:
+                del module.forward
 
     @contextmanager
     def optim_context(self, model: nn.Module):
         """Gradient-accumulation context of ``OptimWrapper`` plus CPU autocast."""
-        # Imported here: mmengine.runner pulls in the whole runner machinery.
-        from mmengine.runner.amp import autocast
-        with super().optim_context(model), autocast(device_type='cpu',
-                                                    dtype=self.cast_dtype):
-            yield
+        with super().optim_context(model):
+            if self.autocast_modules is None:
+                with self._autocast():
+                    yield
+            else:
+                with self._autocast_submodules(model):
+                    yield

@@ -86,7 +86,6 @@ def convert_convmlp_checkpoint(checkpoint: dict,
 
 
 def _short(keys, limit: int = 8) -> str:
-    keys = sorted(keys)
     more = f' ... and {len(keys) - limit} more' if len(keys) > limit else ''
     return ', '.join(keys[:limit]) + more
 

@@ -1,0 +1,4 @@
+"""Training-loop add-ons for MMEngine's runner."""
+from .hooks import LossCurveHook
+
+__all__ = ['LossCurveHook']

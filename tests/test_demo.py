@@ -1,0 +1,237 @@
+"""The demo: generated datasets in the COCO and ADE20K layouts, the demo configs,
+the loss-curve hook, and (slow) a shortened demo run end to end."""
+import hashlib
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mmconvmlp.datasets import CLASSES, SEG_CLASSES, generate_ade20k, generate_coco
+from mmconvmlp.datasets.demo import ADE20K_INDEX, _TINTS
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DEMO_CONFIGS = osp.join(REPO, 'configs', 'demo')
+SMALL = dict(num_train=6, num_val=3, image_size=128)
+
+
+@pytest.fixture(scope='module')
+def coco_root(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp('demo') / 'coco')
+    generate_coco(root, **SMALL)
+    return root
+
+
+@pytest.fixture(scope='module')
+def ade_root(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp('demo') / 'ADEChallengeData2016')
+    generate_ade20k(root, **SMALL)
+    return root
+
+
+def _digest(root):
+    digest = hashlib.sha1()
+    for folder, _, files in sorted(os.walk(root)):
+        for name in sorted(files):
+            with open(osp.join(folder, name), 'rb') as f:
+                digest.update(name.encode() + f.read())
+    return digest.hexdigest()
+
+
+def test_same_seed_same_files_other_seed_other_files(tmp_path, coco_root):
+    generate_coco(str(tmp_path / 'again'), **SMALL)
+    generate_coco(str(tmp_path / 'other'), seed=1, **SMALL)
+    assert _digest(str(tmp_path / 'again')) == _digest(coco_root)
+    assert _digest(str(tmp_path / 'other')) != _digest(coco_root)
+
+
+def test_regenerating_with_fewer_images_leaves_no_stale_files(tmp_path):
+    root = str(tmp_path / 'ade')
+    generate_ade20k(root, **SMALL)
+    generate_ade20k(root, num_train=2, num_val=1, image_size=128)
+    assert len(os.listdir(osp.join(root, 'images', 'training'))) == 2
+    assert len(os.listdir(osp.join(root, 'annotations', 'validation'))) == 1
+
+
+def test_coco_annotations_are_exact(coco_root):
+    from pycocotools.coco import COCO
+    for split, count in (('train2017', SMALL['num_train']), ('val2017', SMALL['num_val'])):
+        coco = COCO(osp.join(coco_root, 'annotations', f'instances_{split}.json'))
+        assert [c['name'] for c in coco.loadCats(coco.getCatIds())] == list(CLASSES)
+        assert len(coco.getImgIds()) == count
+        assert len(os.listdir(osp.join(coco_root, split))) == count
+        for img_id in coco.getImgIds():
+            info = coco.loadImgs(img_id)[0]
+            img = np.asarray(Image.open(osp.join(coco_root, split, info['file_name'])),
+                             dtype=np.float32)
+            assert img.shape == (info['height'], info['width'], 3)
+            anns = coco.loadAnns(coco.getAnnIds(imgIds=img_id))
+            assert 1 <= len(anns)
+            masks = [coco.annToMask(a).astype(bool) for a in anns]
+            assert not np.any(np.sum(masks, axis=0) > 1), 'objects overlap'
+            for ann, mask in zip(anns, masks):
+                ys, xs = np.nonzero(mask)
+                # The box is the mask's extent (pixel-edge coordinates), the area its size.
+                assert ann['bbox'] == [xs.min(), ys.min(), xs.max() + 1 - xs.min(),
+                                       ys.max() + 1 - ys.min()]
+                assert ann['area'] == mask.sum() and ann['iscrowd'] == 0
+                # The painted pixels carry the class's tint: its dominant channel wins.
+                tint = _TINTS[ann['category_id'] - 1]
+                mean = img[mask].mean(0)
+                assert np.argmax(mean) == np.argmax(tint), (ann, mean)
+
+
+def test_ade20k_label_maps(ade_root):
+    values = {ADE20K_INDEX[name] + 1 for name in SEG_CLASSES}
+    for split, count in (('training', SMALL['num_train']), ('validation', SMALL['num_val'])):
+        images = sorted(os.listdir(osp.join(ade_root, 'images', split)))
+        labels = sorted(os.listdir(osp.join(ade_root, 'annotations', split)))
+        assert len(images) == count
+        assert [osp.splitext(n)[0] for n in images] == [osp.splitext(n)[0] for n in labels]
+        for name in labels:
+            label = np.asarray(Image.open(osp.join(ade_root, 'annotations', split, name)))
+            assert label.dtype == np.uint8 and label.shape == (128, 128)
+            assert set(np.unique(label)) <= values
+            assert (label == ADE20K_INDEX['wall'] + 1).any()
+            assert len(np.unique(label)) >= 2  # the background and at least one object
+
+
+def test_ade20k_indices_are_ade20k_classes():
+    from mmseg.datasets import ADE20KDataset
+    names = ADE20KDataset.METAINFO['classes']
+    for name, index in ADE20K_INDEX.items():
+        assert names[index] == name
+
+
+def test_bad_arguments_raise():
+    with pytest.raises(ValueError, match='num_train'):
+        generate_coco('unused', num_train=0)
+    with pytest.raises(ValueError, match='object_size'):
+        generate_ade20k('unused', object_size=(0.5, 0.2))
+
+
+def test_demo_configs_load_the_data_in_mmdet_and_mmseg(coco_root, ade_root):
+    """The demo configs' datasets (mmdet CocoDataset, mmseg ADE20KDataset, unmodified)
+    read the generated files, with the demo classes."""
+    from mmengine.config import Config
+    from mmengine.registry import DATASETS, init_default_scope
+    from pycocotools.coco import COCO
+    for name in ('retinanet_convmlp_s_demo', 'maskrcnn_convmlp_s_demo'):
+        cfg = Config.fromfile(osp.join(DEMO_CONFIGS, name + '.py'))
+        assert cfg.model.backbone.init_cfg is None
+        init_default_scope('mmdet')
+        dataset = DATASETS.build(dict(cfg.train_dataloader.dataset, data_root=coco_root))
+        assert dataset.metainfo['classes'] == CLASSES
+        coco = COCO(osp.join(coco_root, 'annotations', 'instances_train2017.json'))
+        assert len(dataset) == SMALL['num_train']
+        sample = dataset[0]
+        instances = sample['data_samples'].gt_instances
+        img_id = sample['data_samples'].img_id
+        assert len(instances) == len(coco.getAnnIds(imgIds=img_id))
+        if 'maskrcnn' in name:
+            assert instances.masks.masks.shape[0] == len(instances)
+    cfg = Config.fromfile(osp.join(DEMO_CONFIGS, 'fpn_convmlp_s_demo.py'))
+    init_default_scope('mmseg')
+    dataset = DATASETS.build(dict(cfg.val_dataloader.dataset, data_root=ade_root))
+    assert type(dataset).__name__ == 'ADE20KDataset'
+    assert dataset.metainfo['classes'] == SEG_CLASSES
+    sample = dataset[0]
+    seg = sample['data_samples'].gt_sem_seg.data.numpy()
+    raw = np.asarray(Image.open(sample['data_samples'].seg_map_path))
+    # ADE20K's values become the demo's labels 0..3 (wall, ball, box, tent).
+    for label, name in enumerate(SEG_CLASSES):
+        assert np.array_equal(seg[0] == label, raw == ADE20K_INDEX[name] + 1)
+
+
+def test_loss_curve_hook_draws_the_recorded_losses(tmp_path):
+    from types import SimpleNamespace
+
+    from mmconvmlp.engine import LossCurveHook
+    hook = LossCurveHook(interval=3, smooth=2)
+    runner = SimpleNamespace(work_dir=str(tmp_path), iter=0, rank=0)
+    for i in range(6):
+        runner.iter = i
+        hook.after_train_iter(runner, i, outputs=dict(loss=1.0 / (i + 1), loss_cls=0.5,
+                                                      acc=0.9))
+    assert hook.history['loss'] == [1.0 / (i + 1) for i in range(6)]
+    assert hook.iters['loss'] == [1, 2, 3, 4, 5, 6]
+    assert 'acc' not in hook.history
+    image = Image.open(tmp_path / 'loss_curve.png')
+    assert image.size == (800, 500)
+    with pytest.raises(ValueError, match='interval'):
+        LossCurveHook(interval=-1)
+
+
+def test_make_demo_data_tool_reports_bad_arguments():
+    result = subprocess.run([sys.executable, 'tools/make_demo_data.py', '--num-train', '0',
+                             '--out', 'unused'], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith('error: num_train and num_val must be at least')
+
+
+# ------------------------------------------------------------ end to end (slow)
+def _run(*args, timeout=900):
+    result = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True,
+                            text=True, timeout=timeout)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    return result.stdout + result.stderr
+
+
+def _losses(work_dir):
+    """The training losses MMEngine logged (vis_data/scalars.json), in order."""
+    [run] = [d for d in os.listdir(work_dir) if osp.isfile(
+        osp.join(work_dir, d, 'vis_data', 'scalars.json'))]
+    with open(osp.join(work_dir, run, 'vis_data', 'scalars.json')) as f:
+        return [r['loss'] for r in map(json.loads, f) if 'loss' in r]
+
+
+def _untrained_checkpoint(config, path):
+    """The model of ``config`` as initialised, saved as a checkpoint file."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import MODELS, init_default_scope
+    cfg = Config.fromfile(config)
+    init_default_scope(cfg.default_scope)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    torch.save(dict(state_dict=model.state_dict()), path)
+    return path
+
+
+@pytest.mark.slow
+def test_shortened_retinanet_demo_learns(tmp_path):
+    """generate -> tools/train.py -> tools/test.py on a smaller demo: the loss falls
+    and the trained model's bbox mAP is far above the untrained model's."""
+    data = str(tmp_path / 'data')
+    work_dir = str(tmp_path / 'work')
+    config = osp.join(DEMO_CONFIGS, 'retinanet_convmlp_s_demo.py')
+    _run('tools/make_demo_data.py', '--out', data, '--dataset', 'coco', '--num-train', '48',
+         '--num-val', '12', '--image-size', '256')
+    epochs = 10
+    options = ['--cfg-options', f'train_cfg.max_epochs={epochs}',
+               f'train_cfg.val_interval={epochs}', f'param_scheduler.1.end={epochs}',
+               f'default_hooks.checkpoint.interval={epochs}']
+    _run('tools/train.py', config, '--data-root', data + '/coco/', '--work-dir', work_dir,
+         *options)
+    losses = _losses(work_dir)
+    assert len(losses) >= 8
+    first, last = np.mean(losses[:3]), np.mean(losses[-3:])
+    assert last < 0.6 * first, losses
+    assert osp.isfile(osp.join(work_dir, 'loss_curve.png'))
+
+    def bbox_map(checkpoint):
+        out = _run('tools/test.py', config, checkpoint, '--data-root', data + '/coco/',
+                   '--work-dir', work_dir, '--show-dir', str(tmp_path / 'show'))
+        line = [ln for ln in out.splitlines() if ln.strip().startswith('coco/bbox_mAP:')]
+        assert line, out[-3000:]
+        return float(line[-1].split(':')[1])
+
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        trained = bbox_map(f.read().strip())
+    untrained = bbox_map(_untrained_checkpoint(config, str(tmp_path / 'untrained.pth')))
+    assert trained >= 0.1 and trained > untrained + 0.08, (trained, untrained)
+    assert len(os.listdir(tmp_path / 'show')) == 12
