@@ -34,6 +34,7 @@ import math
 import os
 import os.path as osp
 import platform
+import re
 import resource
 import statistics
 import subprocess
@@ -63,7 +64,7 @@ WHOLE_MODELS = {
     'retinanet-convmlp-s': ('mmdet', 'retinanet_convmlp_s_coco.py', False),
     'retinanet-r50': ('mmdet', 'retinanet/retinanet_r50_fpn_1x_coco.py', True),
     'fpn-convmlp-s': ('mmseg', 'fpn_convmlp_s_ade20k.py', False),
-    'fpn-r50': ('mmseg', 'sem_fpn/fpn_r50_4xb4-80k_ade20k-512x512.py', True),
+    'fpn-r50': ('mmseg', 'sem_fpn/fpn_r50_4xb4-160k_ade20k-512x512.py', True),
 }
 PEERS = {'retinanet-convmlp-s': 'retinanet-r50', 'fpn-convmlp-s': 'fpn-r50'}
 AUTOCAST_MODULES = {'mmdet': ('backbone', 'neck', 'bbox_head'),
@@ -106,11 +107,58 @@ def machine_info(threads: int) -> dict:
             versions[mod] = __import__(mod).__version__
         except Exception:  # noqa: BLE001  (a missing code base only skips sections)
             versions[mod] = None
-    onednn = torch.backends.mkldnn.version() if hasattr(torch.backends.mkldnn, 'version') \
-        else None
+    # torch has no API for oneDNN's version; its build summary names it.
+    onednn = re.search(r'MKL-DNN v([\d.]+)', torch.__config__.show())
     return dict(cpu=cpu, cores=len(os.sched_getaffinity(0)), isa=isa, threads=threads,
                 python=platform.python_version(), torch=torch.__version__,
-                onednn=str(onednn) if onednn is not None else None, **versions)
+                onednn=onednn.group(1) if onednn else None, **versions)
+
+
+class OtherLoad:
+    """How busy other processes kept the CPUs while a block ran.
+
+    Timings on a shared machine are only as good as the CPU time the benchmark
+    got: this compares the CPU time all processes used (``/proc/stat``) with the
+    benchmark's own (``os.times``, children included) over the block's wall time.
+
+    Attributes:
+        fraction (float | None): CPU time of other processes / (wall time x CPUs);
+            0 on an idle machine, 0.5 when others kept one of two cores busy.
+            None where ``/proc/stat`` cannot be read.
+    """
+
+    def __init__(self):
+        self.fraction = None
+
+    @staticmethod
+    def _busy_s() -> Optional[float]:
+        try:
+            with open('/proc/stat') as f:
+                fields = [int(v) for v in f.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        # user nice system idle iowait irq softirq steal ...: all but idle and iowait.
+        busy = sum(fields) - fields[3] - (fields[4] if len(fields) > 4 else 0)
+        return busy / os.sysconf('SC_CLK_TCK')
+
+    @staticmethod
+    def _own_s() -> float:
+        t = os.times()
+        return t.user + t.system + t.children_user + t.children_system
+
+    def __enter__(self) -> 'OtherLoad':
+        self._start = (time.perf_counter(), self._busy_s(), self._own_s())
+        return self
+
+    def __exit__(self, *exc) -> None:
+        wall0, busy0, own0 = self._start
+        busy1 = self._busy_s()
+        if busy0 is None or busy1 is None:
+            return
+        wall = time.perf_counter() - wall0
+        cpus = os.cpu_count() or 1
+        other = (busy1 - busy0) - (self._own_s() - own0)
+        self.fraction = max(0.0, other / (wall * cpus)) if wall > 0 else None
 
 
 # ---------------------------------------------------------------------- timing
@@ -156,10 +204,13 @@ def measure_interleaved(items: Sequence[Item], warmup: int, repeats: int,
         repeats (int): Timed runs of each item, >= 1.
         label (str): For the progress messages.
     """
-    for i, item in enumerate(items):
-        for _ in range(warmup):
-            item.run()
-        log(f'{label} warm-up {i + 1}/{len(items)}: {_describe(item.key)}')
+    if warmup:
+        start = time.perf_counter()
+        for item in items:
+            for _ in range(warmup):
+                item.run()
+        log(f'{label} warm-up of {len(items)} configurations took '
+            f'{time.perf_counter() - start:.1f} s')
     for r in range(repeats):
         start = time.perf_counter()
         for item in (items if r % 2 == 0 else list(reversed(items))):
@@ -389,7 +440,8 @@ def run_backbones(names: Sequence[str], sizes: Sequence[Tuple[int, int]],
             gmacs[(name, size)] = count_gmacs(model, (x, ))
             if 'bf16' in dtypes and 'fp32' in dtypes:
                 cos[(name, size)] = cosine_similarity(model, x)
-            log(f'{label}: {name} {gmacs[(name, size)]} GMACs, bf16 cos {cos.get((name, size))}')
+            log(f'{label}: {name} {_fmt(gmacs[(name, size)], ".2f")} GMACs, cosine '
+                f'similarity bf16/fp32 {_fmt(cos.get((name, size)), ".5f")}')
         items = backbone_items(models, size, sorted({1, max(batch, 1)}), dtypes)
         gitems = gemm_items(gemm_sizes, dtypes)
         measure_interleaved(gitems + items, warmup, reps, label)
@@ -585,7 +637,7 @@ def run_models(names: Sequence[str], det_size: Tuple[int, int], seg_size: Tuple[
         with torch.no_grad():
             inputs = model.data_preprocessor(copy.deepcopy(data), False)['inputs']
         gmacs[name] = count_gmacs(_TensorMode(model), (inputs, ))
-        log(f'{name}: {gmacs[name]} GMACs at {size[0]}x{size[1]}, batch {batch}')
+        log(f'{name}: {_fmt(gmacs[name], ".1f")} GMACs at {size[0]}x{size[1]}, batch {batch}')
         for mode in ('infer', 'train'):
             for dtype in dtypes:
                 key = dict(section='model', model=name, task=scope[2:], size=list(size),
@@ -647,6 +699,8 @@ def memory_worker(name: str, with_cp: bool, size: Tuple[int, int], batch: int,
         ``step_s`` (its duration), ``peak_source``.
     """
     torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    _quiet_mmengine()
     scope = WHOLE_MODELS[name][0]
     model = build_whole_model(name, with_cp=with_cp)
     data = make_batch(scope, size, batch)
@@ -791,6 +845,10 @@ def format_tables(results: dict) -> str:
              f'mmengine {m["mmengine"]}, mmcv {m["mmcv"]}, mmdet {m["mmdet"]}, '
              f'mmseg {m["mmseg"]}. Medians of {results["settings"]["repeats_desc"]}, '
              f'runs interleaved.']
+    load = {k: v for k, v in results.get('other_load', {}).items() if v is not None}
+    if load:
+        parts[0] += (' CPU share taken by other processes during the sections: ' +
+                     ', '.join(f'{k} {v * 100:.0f} %' for k, v in load.items()) + '.')
     bb = results.get('backbones')
     if bb:
         parts.append('GEMM (M = N = K = n), per image-size loop:\n\n' + _table(
@@ -864,7 +922,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument('--json', action='store_true', help='print the results as JSON')
     p.add_argument('--quick', action='store_true',
                    help='tiny run for tests: 224x224 (batch 1 and 2), detection 128x128, '
-                   'segmentation 64x64, 1 repeat, GEMM n=512; explicit options still win')
+                   'segmentation 64x64, no warm-up, 1 repeat, GEMM n=512; explicit options '
+                   'still win')
     p.add_argument('--only', nargs='+', choices=SECTIONS, default=None,
                    help='sections to run (default: all)')
     p.add_argument('--sizes', nargs='+', type=_size, default=None,
@@ -875,7 +934,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument('--repeats', type=int, default=None,
                    help='timed repeats of every configuration (default: 5 for sizes up to '
                    '224x224 x 6, else 3; 3 for the whole models)')
-    p.add_argument('--warmup', type=int, default=1, help='untimed runs first (default: 1)')
+    p.add_argument('--warmup', type=int, default=None,
+                   help='untimed runs of every configuration first (default: 1; 0 with --quick)')
     p.add_argument('--threads', type=int, default=cores,
                    help=f'intra-op threads, torch.set_num_threads (default: the cores '
                    f'this process may use, here {cores})')
@@ -912,6 +972,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
             p.error('--repeats must be >= 1')
         args.size_repeats = [args.repeats] * len(args.sizes)
         args.model_repeats = args.repeats
+    if args.warmup is None:
+        args.warmup = 0 if q else 1
     if args.warmup < 0 or args.threads < 1 or args.model_batch < 1:
         p.error('--warmup must be >= 0, --threads and --model-batch >= 1')
     args.det_size = args.det_size or ((128, 128) if q else TARGET_SIZE)
@@ -922,13 +984,22 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return args
 
 
+def _quiet_mmengine() -> None:
+    """Drop MMEngine's INFO messages (``init_weights`` logs every parameter):
+    ``print_log(logger='current')`` uses the MMLogger created last."""
+    from mmengine.logging import MMLogger
+    MMLogger.get_instance('mmconvmlp_benchmark', log_level='WARNING')
+
+
 def run(args: argparse.Namespace) -> dict:
     """Run the sections chosen by ``args`` (from :func:`parse_args`).
 
     Returns:
         dict: ``machine``, ``settings``, one entry per section run (see
         :func:`run_backbones`, :func:`run_models`, :func:`run_memory`),
-        ``targets`` (:func:`evaluate_targets`) and ``total_s``.
+        ``other_load`` (per section, the CPU share other processes took while it
+        ran, see :class:`OtherLoad`), ``targets`` (:func:`evaluate_targets`) and
+        ``total_s``.
     """
     start = time.perf_counter()
     torch.set_num_threads(args.threads)
@@ -941,16 +1012,25 @@ def run(args: argparse.Namespace) -> dict:
         gemm_sizes=args.gemm_sizes, quick=args.quick,
         repeats_desc=f'{reps} (backbones), {args.model_repeats} (whole models)'))
     log(f'machine: {results["machine"]}')
+    _quiet_mmengine()
+    torch.manual_seed(0)
+    other = {}
     if 'backbones' in args.sections:
-        results['backbones'] = run_backbones(args.backbones, args.sizes, args.batch,
-                                             args.dtypes, args.size_repeats, args.warmup,
-                                             args.gemm_sizes)
+        with OtherLoad() as other['backbones']:
+            results['backbones'] = run_backbones(args.backbones, args.sizes, args.batch,
+                                                 args.dtypes, args.size_repeats, args.warmup,
+                                                 args.gemm_sizes)
     if 'models' in args.sections:
-        results['models'] = run_models(list(WHOLE_MODELS), args.det_size, args.seg_size,
-                                       args.model_batch, args.dtypes, args.model_repeats,
-                                       args.warmup)
+        with OtherLoad() as other['models']:
+            results['models'] = run_models(list(WHOLE_MODELS), args.det_size, args.seg_size,
+                                           args.model_batch, args.dtypes, args.model_repeats,
+                                           args.warmup)
     if 'memory' in args.sections:
-        results['memory'] = run_memory(args.det_size, args.model_batch, args.threads)
+        with OtherLoad() as other['memory']:
+            results['memory'] = run_memory(args.det_size, args.model_batch, args.threads)
+    # Other processes' share of the CPUs while each section ran (0 = none): the
+    # timings of a section that shared the machine are slower than the machine.
+    results['other_load'] = {k: v.fraction for k, v in other.items()}
     results['targets'] = evaluate_targets(results)
     results['total_s'] = time.perf_counter() - start
     log(f'done in {results["total_s"]:.0f} s')

@@ -210,11 +210,14 @@ def test_shortened_retinanet_demo_learns(tmp_path):
     work_dir = str(tmp_path / 'work')
     config = osp.join(DEMO_CONFIGS, 'retinanet_convmlp_s_demo.py')
     _run('tools/make_demo_data.py', '--out', data, '--dataset', 'coco', '--num-train', '48',
-         '--num-val', '12', '--image-size', '256')
-    epochs = 10
+         '--num-val', '12', '--image-size', '160')
+    epochs = 8
     options = ['--cfg-options', f'train_cfg.max_epochs={epochs}',
                f'train_cfg.val_interval={epochs}', f'param_scheduler.1.end={epochs}',
-               f'default_hooks.checkpoint.interval={epochs}']
+               f'default_hooks.checkpoint.interval={epochs}',
+               'train_dataloader.dataset.pipeline.2.scale=(160,160)',
+               'val_dataloader.dataset.pipeline.1.scale=(160,160)',
+               'test_dataloader.dataset.pipeline.1.scale=(160,160)']
     _run('tools/train.py', config, '--data-root', data + '/coco/', '--work-dir', work_dir,
          *options)
     losses = _losses(work_dir)
@@ -225,8 +228,10 @@ def test_shortened_retinanet_demo_learns(tmp_path):
 
     def bbox_map(checkpoint):
         out = _run('tools/test.py', config, checkpoint, '--data-root', data + '/coco/',
-                   '--work-dir', work_dir, '--show-dir', str(tmp_path / 'show'))
+                   '--work-dir', work_dir, '--show-dir', str(tmp_path / 'show'), *options)
         line = [ln for ln in out.splitlines() if ln.strip().startswith('coco/bbox_mAP:')]
+        if not line and 'The evaluator returned no metrics' in out:
+            return 0.0  # no box scored above test_cfg.score_thr: nothing detected
         assert line, out[-3000:]
         return float(line[-1].split(':')[1])
 

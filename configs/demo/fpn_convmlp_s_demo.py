@@ -7,8 +7,8 @@ _base_ = ['../fpn_convmlp_s_ade20k.py']
 
 data_root = 'data/demo/ade/ADEChallengeData2016'
 metainfo = dict(classes=('wall', 'ball', 'box', 'tent'))
-image_scale = (320, 320)
-crop_size = (256, 256)
+image_scale = (192, 192)
+crop_size = (160, 160)
 num_iters = 300
 
 model = dict(
@@ -44,7 +44,7 @@ test_dataloader = val_dataloader
 # From scratch: a higher learning rate than the paper's fine-tuning one, a short
 # warm-up, then the paper's poly decay.
 train_cfg = dict(max_iters=num_iters, val_interval=num_iters)
-optim_wrapper = dict(optimizer=dict(lr=1e-3))
+optim_wrapper = dict(optimizer=dict(lr=5e-4))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=30),
     dict(type='PolyLR', power=0.9, eta_min=0.0, begin=30, end=num_iters, by_epoch=False),

@@ -6,8 +6,8 @@ _base_ = ['../retinanet_convmlp_s_coco.py']
 data_root = 'data/demo/coco/'
 metainfo = dict(classes=('ball', 'box', 'tent'),
                 palette=[(220, 20, 60), (250, 170, 30), (0, 60, 230)])
-image_scale = (320, 320)
-num_epochs = 24
+image_scale = (160, 160)
+num_epochs = 16
 
 model = dict(backbone=dict(init_cfg=None), bbox_head=dict(num_classes=3))
 
@@ -40,7 +40,7 @@ test_evaluator = val_evaluator
 # From scratch with 25 iterations per epoch: a higher learning rate than the paper's
 # fine-tuning one, a short warm-up and a cosine decay.
 train_cfg = dict(max_epochs=num_epochs, val_interval=num_epochs)
-optim_wrapper = dict(optimizer=dict(lr=1e-3), clip_grad=dict(max_norm=35, norm_type=2))
+optim_wrapper = dict(optimizer=dict(lr=3e-4), clip_grad=dict(max_norm=35, norm_type=2))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
     dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=num_epochs,

@@ -53,6 +53,8 @@ class LossCurveHook(Hook):
                          outputs: Optional[dict] = None) -> None:
         for key, value in (outputs or {}).items():
             if (key in self.keys) if self.keys is not None else key.startswith('loss'):
+                if hasattr(value, 'detach'):
+                    value = value.detach()
                 self.history.setdefault(key, []).append(float(value))
                 self.iters.setdefault(key, []).append(runner.iter + 1)
         if self.interval and self.every_n_train_iters(runner, self.interval):
