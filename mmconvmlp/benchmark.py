@@ -951,7 +951,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument('--model-batch', type=int, default=1,
                    help='images per whole-model step, also for memory (default: 1)')
     p.add_argument('--gemm-sizes', nargs='+', type=int, default=None,
-                   help='square GEMM sizes of the peak measurement (default: 2048 4096)')
+                   help='square GEMM sizes of the peak measurement (default: 2048)')
     args = p.parse_args(argv)
 
     q = args.quick
@@ -978,7 +978,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         p.error('--warmup must be >= 0, --threads and --model-batch >= 1')
     args.det_size = args.det_size or ((128, 128) if q else TARGET_SIZE)
     args.seg_size = args.seg_size or ((64, 64) if q else (512, 512))
-    args.gemm_sizes = args.gemm_sizes or ([512] if q else [2048, 4096])
+    args.gemm_sizes = args.gemm_sizes or ([512] if q else [2048])
     if 'backbones' in args.sections and REFERENCE not in args.backbones:
         args.backbones = [REFERENCE] + list(args.backbones)
     return args

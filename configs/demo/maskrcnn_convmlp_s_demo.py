@@ -7,7 +7,7 @@ data_root = 'data/demo/coco/'
 metainfo = dict(classes=('ball', 'box', 'tent'),
                 palette=[(220, 20, 60), (250, 170, 30), (0, 60, 230)])
 image_scale = (160, 160)
-num_epochs = 12
+num_epochs = 4
 
 model = dict(
     backbone=dict(init_cfg=None),
@@ -29,8 +29,10 @@ test_pipeline = [
 ]
 # Loading a 320-pixel JPEG takes milliseconds: worker processes would only compete
 # with training for the CPU.
+# Two images per step (the paper's per-GPU batch): a Mask R-CNN step costs about 2.5 s
+# here, and more, smaller steps learn faster in a fixed time.
 train_dataloader = dict(
-    batch_size=4, num_workers=0, persistent_workers=False,
+    batch_size=2, num_workers=0, persistent_workers=False,
     dataset=dict(data_root=data_root, metainfo=metainfo, pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=5, num_workers=0, persistent_workers=False,
@@ -39,7 +41,7 @@ test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/instances_val2017.json')
 test_evaluator = val_evaluator
 
-# From scratch with 25 iterations per epoch: a higher learning rate than the paper's
+# From scratch with 50 iterations per epoch: a higher learning rate than the paper's
 # fine-tuning one, a short warm-up and a cosine decay.
 train_cfg = dict(max_epochs=num_epochs, val_interval=num_epochs)
 optim_wrapper = dict(optimizer=dict(lr=3e-4), clip_grad=dict(max_norm=35, norm_type=2))
