@@ -266,7 +266,7 @@ def gemm_rows(items: Sequence[Item]) -> List[dict]:
     for item in items:
         n = item.key['n']
         rows.append(dict(item.key, latency_s=item.median, times_s=item.times,
-                         gflops=2 * n ** 3 / item.median / 1e9))
+                         min_s=min(item.times), gflops=2 * n ** 3 / item.median / 1e9))
     return rows
 
 
@@ -391,8 +391,8 @@ def backbone_rows(items: Sequence[Item], gmacs: Dict[Tuple[str, tuple], Optional
         ref32 = by_key.get((REFERENCE, size, batch, 'fp32'))
         p = peak.get(dtype, {}).get('gflops')
         rows.append(dict(
-            k, gmacs=macs, latency_s=t, times_s=item.times, throughput_img_s=batch / t,
-            gflops=gflops, gemm_peak_gflops=p,
+            k, gmacs=macs, latency_s=t, times_s=item.times, min_s=min(item.times),
+            throughput_img_s=batch / t, gflops=gflops, gemm_peak_gflops=p,
             peak_fraction=gflops / p if gflops is not None and p else None,
             ratio_resnet50=t / ref if ref else None,
             ratio_resnet50_fp32=t / ref32 if ref32 else None,
@@ -657,7 +657,7 @@ def run_models(names: Sequence[str], det_size: Tuple[int, int], seg_size: Tuple[
         ref32 = by_key.get((peer, k['mode'], 'fp32'))
         own32 = by_key.get((k['model'], k['mode'], 'fp32'))
         rows.append(dict(
-            k, gmacs=gmacs[k['model']], latency_s=t, times_s=item.times,
+            k, gmacs=gmacs[k['model']], latency_s=t, times_s=item.times, min_s=min(item.times),
             throughput_img_s=k['batch'] / t,
             ratio_r50=t / ref if ref else None, ratio_r50_fp32=t / ref32 if ref32 else None,
             bf16_speedup=own32 / t if k['dtype'] == 'bf16' and own32 else None))

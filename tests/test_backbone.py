@@ -215,3 +215,21 @@ def test_default_init_scheme():
     assert torch.all(ln.weight == 1) and torch.all(ln.bias == 0)
     conv = model.stem[1].conv  # 32 -> 32, 3x3: fan_out = 288
     assert abs(conv.weight.std().item() - math.sqrt(2 / 288)) < 0.01
+
+
+def test_outputs_are_contiguous_nchw_for_mmcv_ops():
+    """MMCV's CPU RoIAlign reads its input as NCHW memory: a channels-last map would
+    give wrong RoI features (Mask R-CNN then fails to learn). The backbone hands out
+    contiguous NCHW maps, and RoIAlign on them equals RoIAlign on an NCHW copy."""
+    from mmcv.ops import RoIAlign
+    model = ConvMLP(arch='s').eval()
+    with torch.no_grad():
+        outs = model(torch.rand(1, 3, 96, 128))
+    assert all(o.is_contiguous() for o in outs)
+    roi_align = RoIAlign((7, 7), spatial_scale=1 / 8, sampling_ratio=0)
+    rois = torch.tensor([[0., 8., 4., 90., 70.]])
+    reference = roi_align(outs[1].clone(memory_format=torch.contiguous_format), rois)
+    assert torch.equal(roi_align(outs[1], rois), reference)
+    # The failure this guards against: the same op on a channels-last copy differs.
+    channels_last = outs[1].contiguous(memory_format=torch.channels_last)
+    assert not torch.allclose(roi_align(channels_last, rois), reference)

@@ -29,7 +29,7 @@ test_pipeline = [
 ]
 # Loading a 320-pixel JPEG takes milliseconds: worker processes would only compete
 # with training for the CPU.
-# Two images per step (the paper's per-GPU batch): a Mask R-CNN step costs about 2.5 s
+# Two images per step (the paper's per-GPU batch): a Mask R-CNN step costs about 2.3 s
 # here, and more, smaller steps learn faster in a fixed time.
 train_dataloader = dict(
     batch_size=2, num_workers=0, persistent_workers=False,

@@ -323,8 +323,9 @@ class ConvMLP(BaseModule):
         Returns:
             tuple[Tensor]: One map per ``out_indices`` entry, shape
             (N, out_channels[i], ceil(H / out_strides[i]), ceil(W / out_strides[i]))
-            (rounding up at every stride-2 step). The maps are NCHW tensors in
-            ``torch.channels_last`` memory format.
+            (rounding up at every stride-2 step). The maps are contiguous NCHW
+            tensors: MMCV's CPU ops (``RoIAlign``, ...) read their input's memory as
+            NCHW and give wrong results for ``channels_last`` tensors.
 
         Raises:
             ValueError: ``x`` is not 4-D or has a channel count other than ``in_channels``.
@@ -338,12 +339,12 @@ class ConvMLP(BaseModule):
         outs = []
         x = self._run(self.stem, x)
         if 0 in self.out_indices:
-            outs.append(x)
+            outs.append(x.contiguous())
         for block in self.conv_stage.blocks:
             x = self._run(block, x)
         x = self.conv_stage.downsample(x)
         if 1 in self.out_indices:
-            outs.append(x)
+            outs.append(x.contiguous())
         x = x.permute(0, 2, 3, 1).contiguous()  # a view when x is channels_last
         for i, stage in enumerate(self.stages):
             for block in stage.blocks:
@@ -352,7 +353,7 @@ class ConvMLP(BaseModule):
                 x = stage.downsample(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1).contiguous()
             # Taps of the original: MLP stage 0 and MLP stage 2 (stage 1 is not returned).
             if (i == 0 and 2 in self.out_indices) or (i == 2 and 3 in self.out_indices):
-                outs.append(x.permute(0, 3, 1, 2))
+                outs.append(x.permute(0, 3, 1, 2).contiguous())
         return tuple(outs)
 
     # ------------------------------------------------------- train / freeze
