@@ -223,7 +223,7 @@ def _describe(key: dict) -> str:
 
 
 def default_repeats(size: Tuple[int, int]) -> int:
-    """5 repeats for images up to about 224x224 x 6, 3 for larger ones."""
+    """Default repeats: 5 for images of up to 300,000 pixels (224x224), else 3."""
     return 5 if size[0] * size[1] <= 300_000 else 3
 
 
@@ -843,8 +843,8 @@ def format_tables(results: dict) -> str:
     parts = [f'Machine: {m["cpu"]}, {m["cores"]} cores, ISA {" ".join(m["isa"])}; '
              f'{m["threads"]} threads; torch {m["torch"]} (oneDNN {m["onednn"]}), '
              f'mmengine {m["mmengine"]}, mmcv {m["mmcv"]}, mmdet {m["mmdet"]}, '
-             f'mmseg {m["mmseg"]}. Medians of {results["settings"]["repeats_desc"]}, '
-             f'runs interleaved.']
+             f'mmseg {m["mmseg"]}. Medians of {results["settings"]["repeats_desc"]} '
+             f'repeats, runs interleaved.']
     load = {k: v for k, v in results.get('other_load', {}).items() if v is not None}
     if load:
         parts[0] += (' CPU share taken by other processes during the sections: ' +
@@ -932,8 +932,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                    help='the larger backbone batch, one per size or one for all (batch 1 '
                    'always runs; default: 8 at 224x224, 2 at 800x1216)')
     p.add_argument('--repeats', type=int, default=None,
-                   help='timed repeats of every configuration (default: 5 for sizes up to '
-                   '224x224 x 6, else 3; 3 for the whole models)')
+                   help='timed repeats of every configuration (default: 5 for images of up '
+                   'to 300,000 pixels such as 224x224, else 3; 3 for the whole models; 1 '
+                   'with --quick)')
     p.add_argument('--warmup', type=int, default=None,
                    help='untimed runs of every configuration first (default: 1; 0 with --quick)')
     p.add_argument('--threads', type=int, default=cores,
@@ -1003,14 +1004,19 @@ def run(args: argparse.Namespace) -> dict:
     """
     start = time.perf_counter()
     torch.set_num_threads(args.threads)
-    reps = ', '.join(f'{r} at {s[0]}x{s[1]}' for r, s in zip(args.size_repeats, args.sizes))
+    reps = []
+    if 'backbones' in args.sections:
+        reps.append(', '.join(f'{r} at {s[0]}x{s[1]}'
+                              for r, s in zip(args.size_repeats, args.sizes)) + ' (backbones)')
+    if 'models' in args.sections:
+        reps.append(f'{args.model_repeats} (whole models)')
     results = dict(machine=machine_info(args.threads), settings=dict(
         sections=args.sections, sizes=[list(s) for s in args.sizes], batch=args.batch,
         size_repeats=args.size_repeats, model_repeats=args.model_repeats,
         warmup=args.warmup, dtypes=args.dtypes, det_size=list(args.det_size),
         seg_size=list(args.seg_size), model_batch=args.model_batch,
         gemm_sizes=args.gemm_sizes, quick=args.quick,
-        repeats_desc=f'{reps} (backbones), {args.model_repeats} (whole models)'))
+        repeats_desc=', '.join(reps) or 'no timed repeats'))
     log(f'machine: {results["machine"]}')
     _quiet_mmengine()
     torch.manual_seed(0)
