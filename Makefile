@@ -39,7 +39,7 @@ demo: setup
 	    "$(DEMO_DIR)/predictions/"
 
 benchmark: setup
-	$(PY) tools/benchmark.py
+	$(PY) tools/benchmark.py $(ARGS)
 
 clean:
 	rm -rf work_dirs data/demo

@@ -48,6 +48,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from mmconvmlp.utils.amp import autocast_submodules
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_DIR = osp.join(REPO, 'configs')
 
@@ -528,30 +530,6 @@ def make_batch(scope: str, size: Tuple[int, int], batch: int) -> dict:
         sample.gt_sem_seg = PixelData(data=label)
         samples.append(sample)
     return dict(inputs=inputs, data_samples=samples)
-
-
-@contextlib.contextmanager
-def autocast_submodules(model: nn.Module, names: Sequence[str]):
-    """Run the named submodules' forward under bf16 autocast and hand float32
-    outputs on, for the duration (post-processing then runs in float32)."""
-    from mmconvmlp.utils.amp import _to_float
-    patched = []
-    for name in names:
-        module = getattr(model, name, None)
-        if not isinstance(module, nn.Module):
-            continue
-
-        def forward(*args, _forward=module.forward, **kwargs):
-            with _autocast('bf16'):
-                return _to_float(_forward(*args, **kwargs))
-
-        module.forward = forward  # an instance attribute shadows the method
-        patched.append(module)
-    try:
-        yield
-    finally:
-        for module in patched:
-            del module.forward
 
 
 def make_optim_wrapper(model: nn.Module, dtype: str):

@@ -29,6 +29,41 @@ def _to_float(outputs):
     return outputs
 
 
+@contextmanager
+def autocast_submodules(model: nn.Module, names: Sequence[str],
+                        dtype: torch.dtype = torch.bfloat16):
+    """Run the named submodules' ``forward`` under CPU autocast for the duration,
+    handing float32 outputs on to the rest of the model.
+
+    Args:
+        model (nn.Module): The model, or an MMEngine model wrapper around it.
+        names (Sequence[str]): Attribute names of submodules (e.g. ``'backbone'``);
+            missing names are skipped.
+        dtype (torch.dtype): Autocast dtype. Defaults to ``torch.bfloat16``.
+    """
+    from mmengine.model import is_model_wrapper
+    from mmengine.runner.amp import autocast
+    if is_model_wrapper(model):
+        model = model.module
+    patched = []
+    for name in names:
+        module = getattr(model, name, None)
+        if not isinstance(module, nn.Module):
+            continue
+
+        def forward(*args, _forward=module.forward, **kwargs):
+            with autocast(device_type='cpu', dtype=dtype):
+                return _to_float(_forward(*args, **kwargs))
+
+        module.forward = forward  # an instance attribute shadows the method
+        patched.append(module)
+    try:
+        yield
+    finally:
+        for module in patched:
+            del module.forward
+
+
 @OPTIM_WRAPPERS.register_module()
 class CPUAmpOptimWrapper(OptimWrapper):
     """Optimizer wrapper that runs the forward pass under bfloat16 autocast on
@@ -82,30 +117,6 @@ class CPUAmpOptimWrapper(OptimWrapper):
             yield
 
     @contextmanager
-    def _autocast_submodules(self, model: nn.Module):
-        """Wrap the ``forward`` of the named submodules for the duration."""
-        from mmengine.model import is_model_wrapper
-        if is_model_wrapper(model):
-            model = model.module
-        patched = []
-        for name in self.autocast_modules:
-            module = getattr(model, name, None)
-            if not isinstance(module, nn.Module):
-                continue
-
-            def forward(*args, _forward=module.forward, **kwargs):
-                with self._autocast():
-                    return _to_float(_forward(*args, **kwargs))
-
-            module.forward = forward  # an instance attribute shadows the method
-            patched.append(module)
-        try:
-            yield
-        finally:
-            for module in patched:
-                del module.forward
-
-    @contextmanager
     def optim_context(self, model: nn.Module):
         """Gradient-accumulation context of ``OptimWrapper`` plus CPU autocast."""
         with super().optim_context(model):
@@ -113,5 +124,5 @@ class CPUAmpOptimWrapper(OptimWrapper):
                 with self._autocast():
                     yield
             else:
-                with self._autocast_submodules(model):
+                with autocast_submodules(model, self.autocast_modules, self.cast_dtype):
                     yield
