@@ -165,9 +165,8 @@ def _scene(rng: np.random.Generator, photos: Sequence[np.ndarray], size: int,
     return np.clip(img, 0, 255).astype(np.uint8), objects
 
 
-def _scenes(split_seed: int, count: int, size: int, max_objects: int,
-            min_size: float, max_size: float):
-    photos = load_photos()
+def _scenes(photos: Sequence[np.ndarray], split_seed: int, count: int, size: int,
+            max_objects: int, min_size: float, max_size: float):
     rng = np.random.default_rng(split_seed)
     for _ in range(count):
         yield _scene(rng, photos, size, max_objects, min_size, max_size)
@@ -228,13 +227,14 @@ def generate_coco(out_dir: str = 'data/demo/coco', num_train: int = 100, num_val
     _check_args(num_train, num_val, image_size, max_objects, object_size)
     from PIL import Image
     from pycocotools import mask as mask_utils
+    photos = load_photos()  # decoded once for both splits
     counts = {}
     os.makedirs(osp.join(out_dir, 'annotations'), exist_ok=True)
     for split_index, (split, count) in enumerate((('train2017', num_train),
                                                  ('val2017', num_val))):
         _fresh_dir(osp.join(out_dir, split))
         images, annotations = [], []
-        scenes = _scenes(seed * 1000 + split_index, count, image_size, max_objects,
+        scenes = _scenes(photos, seed * 1000 + split_index, count, image_size, max_objects,
                          *object_size)
         for image_id, (img, objects) in enumerate(scenes, 1):
             file_name = f'{image_id:012d}.jpg'
@@ -289,6 +289,7 @@ def generate_ade20k(out_dir: str = 'data/demo/ade/ADEChallengeData2016',
     _check_args(num_train, num_val, image_size, max_objects, object_size)
     from PIL import Image
     values = np.array([ADE20K_INDEX[name] + 1 for name in SEG_CLASSES], dtype=np.uint8)
+    photos = load_photos()  # decoded once for both splits
     counts = {}
     for split_index, (split, count) in enumerate((('training', num_train),
                                                  ('validation', num_val))):
@@ -296,8 +297,8 @@ def generate_ade20k(out_dir: str = 'data/demo/ade/ADEChallengeData2016',
         label_dir = osp.join(out_dir, 'annotations', split)
         _fresh_dir(image_dir)
         _fresh_dir(label_dir)
-        scenes = _scenes(seed * 1000 + 500 + split_index, count, image_size, max_objects,
-                         *object_size)
+        scenes = _scenes(photos, seed * 1000 + 500 + split_index, count, image_size,
+                         max_objects, *object_size)
         for i, (img, objects) in enumerate(scenes, 1):
             label_map = np.full(img.shape[:2], values[0], dtype=np.uint8)
             for label, _, _, mask in objects:
