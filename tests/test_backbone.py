@@ -9,6 +9,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from _convmlp_reference import ReferenceConvMLP
 from mmconvmlp import MODELS, ConvMLP, convert_convmlp_checkpoint
+from mmconvmlp.models.backbones.convmlp import ChannelMLP, ConvNormAct
 
 CHANNELS = dict(s=(64, 128, 256, 512), m=(64, 128, 256, 512), l=(96, 192, 384, 768))
 PARAMS_M = dict(s=8.51, m=16.90, l=41.96)
@@ -108,6 +109,112 @@ def test_same_function_as_original(arch):
     for e, g in zip(expected, got):
         assert g.shape == e.shape
         torch.testing.assert_close(g, e, rtol=1e-4, atol=1e-4)
+
+
+# 260x300: 33x38 = 1254 pixels at stride 8, so MLP stage 0 takes the 1x1-conv route and
+# the later stages the Linear route (ChannelMLP.min_conv_pixels = 1024).
+@pytest.mark.parametrize('grad', [False, True], ids=['no_grad', 'grad'])
+def test_fast_paths_same_function_as_original(grad):
+    """Folded eval BatchNorms, both ChannelMLP routes, in-place (no_grad) and
+    out-of-place (grad) residuals: all compute the reference's function in fp32."""
+    ref = ReferenceConvMLP('s').randomize(seed=2).eval()
+    model = _load_reference(ConvMLP('s'), ref).eval()
+    x = torch.randn(1, 3, 260, 300)
+    with torch.set_grad_enabled(grad):
+        expected, got = ref(x), model(x)
+    for e, g in zip(expected, got):
+        assert g.is_contiguous()
+        torch.testing.assert_close(g, e, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize('norm_eval', [False, True])
+def test_training_gradients_equal_original(norm_eval):
+    """Training mode (batch-statistics BatchNorm, or folded eval BatchNorm with
+    norm_eval): the input and every parameter get the reference's gradients.
+
+    In float64: this random network's fp32 gradients vary by ~0.2% with the summation
+    order of any implementation (the batch-statistics BatchNorms amplify rounding), so
+    fp32 cannot tell a wrong gradient from rounding; float64 agrees to 1e-7.
+    """
+    ref = ReferenceConvMLP('s').randomize(seed=3).double().train()
+    model = ConvMLP('s', drop_path_rate=0., norm_eval=norm_eval)
+    model = _load_reference(model, ref).double().train()
+    if norm_eval:
+        for m in ref.modules():
+            if isinstance(m, _BatchNorm):
+                m.eval()
+    x = torch.randn(1, 3, 260, 300, dtype=torch.float64)
+    x_ref, x_got = x.clone().requires_grad_(), x.clone().requires_grad_()
+    outs_ref, outs_got = ref(x_ref), model(x_got)
+    weights = [torch.randn_like(o) for o in outs_ref]
+    sum((o * w).sum() for o, w in zip(outs_ref, weights)).backward()
+    sum((o * w).sum() for o, w in zip(outs_got, weights)).backward()
+    torch.testing.assert_close(x_got.grad, x_ref.grad)
+    expected = convert_convmlp_checkpoint({n: p.grad for n, p in ref.named_parameters()})
+    got = {n: p.grad for n, p in model.named_parameters()}
+    assert sorted(got) == sorted(expected)
+    for name, grad in got.items():
+        torch.testing.assert_close(grad, expected[name], msg=name)
+
+
+@pytest.mark.parametrize('shape', [(2, 40, 30, 16), (1, 8, 8, 16), (5, 16)],
+                         ids=['conv-route', 'linear-route', '2d'])
+def test_channel_mlp_equals_linear_gelu_linear(shape):
+    mlp = ChannelMLP(16, 32)
+    x = torch.randn(shape)
+    h = torch.nn.functional.gelu(x @ mlp.fc1.weight.T + mlp.fc1.bias)
+    torch.testing.assert_close(mlp(x), h @ mlp.fc2.weight.T + mlp.fc2.bias)
+
+
+def test_eval_batchnorm_is_folded_into_the_conv():
+    """In eval mode the BatchNorm module is not run (folded into the conv); the result
+    equals conv -> BN -> ReLU. In training mode it runs on batch statistics."""
+    layer = ConvNormAct(8, 16, 3, dict(type='BN'))
+    with torch.no_grad():
+        layer.bn.running_mean.uniform_(-1, 1)
+        layer.bn.running_var.uniform_(0.5, 2)
+        layer.bn.weight.uniform_(0.5, 1.5)
+        layer.bn.bias.uniform_(-0.5, 0.5)
+    calls = []
+    layer.bn.register_forward_hook(lambda *args: calls.append(1))
+    x = torch.randn(2, 8, 12, 12)
+    layer.eval()
+    expected = torch.relu(layer.bn(layer.conv(x)))
+    calls.clear()
+    torch.testing.assert_close(layer(x), expected, rtol=1e-5, atol=1e-5)
+    assert calls == []
+    layer.train()
+    layer(x)
+    assert calls == [1]
+
+
+# Static shapes: torch 2.13's inductor fails to lower convolutions over symbolic sizes
+# (ValueRangeError, pytorch/pytorch#188422), for this backbone as for others.
+def test_jit_trace_and_torch_compile_match_eager():
+    model = ConvMLP('s').eval()
+    x, x2 = torch.randn(1, 3, 96, 128), torch.randn(1, 3, 96, 128)
+    with torch.no_grad():
+        expected = model(x2)
+        traced = torch.jit.trace(model, x, check_trace=False)
+        compiled = torch.compile(model, dynamic=False)
+        for outs in (traced(x2), compiled(x2)):
+            assert len(outs) == 4
+            for e, g in zip(expected, outs):
+                torch.testing.assert_close(g, e, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_torch_compile_training_gradients_match_eager():
+    """A compiled training step gives the eager gradients (float64, for the reason in
+    test_training_gradients_equal_original)."""
+    eager = ConvMLP('s', drop_path_rate=0.).double().train()
+    compiled = copy.deepcopy(eager)
+    x = torch.randn(2, 3, 64, 96, dtype=torch.float64)
+    sum(o.square().sum() for o in eager(x)).backward()
+    sum(o.square().sum() for o in torch.compile(compiled, dynamic=False)(x)).backward()
+    grads = dict(compiled.named_parameters())
+    for name, p in eager.named_parameters():
+        torch.testing.assert_close(grads[name].grad, p.grad, msg=name)
 
 
 def test_registry_and_build_from_mmdet_and_mmseg():
