@@ -55,6 +55,7 @@ CONFIG_DIR = osp.join(REPO, 'configs')
 
 BACKBONES = ('convmlp-s', 'convmlp-m', 'convmlp-l', 'resnet50', 'resnet50-cl', 'swin-t')
 REFERENCE = 'resnet50'
+COMPILED = '+compile'  # suffix of a backbone run through torch.compile (--compile)
 DTYPES = ('fp32', 'bf16')
 SECTIONS = ('backbones', 'models', 'memory')
 TARGET_SIZE = (800, 1216)
@@ -315,6 +316,31 @@ def build_backbone(name: str) -> nn.Module:
     return model
 
 
+def compile_backbone(model: nn.Module) -> nn.Module:
+    """``torch.compile`` a backbone for inference, with Inductor's freezing.
+
+    Freezing turns the parameters into constants, which lets Inductor fold
+    BatchNorms, pre-pack weights for oneDNN and fuse activations into the
+    convolutions and GEMMs: inference only (``torch.no_grad`` or
+    ``torch.inference_mode``). Shapes are static (``dynamic=False``): each size,
+    batch and dtype compiles once, during the warm-up; torch 2.13's Inductor does not
+    lower convolutions over symbolic sizes (pytorch/pytorch#188422).
+    """
+    import torch._inductor.config as inductor_config
+    inductor_config.freezing = True
+    return torch.compile(model, dynamic=False)
+
+
+def base_name(name: str) -> str:
+    """The backbone behind a name: ``'convmlp-s+compile'`` -> ``'convmlp-s'``."""
+    return name[:-len(COMPILED)] if name.endswith(COMPILED) else name
+
+
+def reference_of(name: str) -> str:
+    """The ratio reference of a backbone: ResNet-50, compiled when ``name`` is."""
+    return REFERENCE + COMPILED if name.endswith(COMPILED) else REFERENCE
+
+
 def count_gmacs(model: nn.Module, inputs: tuple) -> Optional[float]:
     """Multiply-adds of ``model(*inputs)`` in 1e9, by MMEngine's ``FlopAnalyzer``
     (the counter behind ``get_model_complexity_info``; MMEngine calls MACs
@@ -355,7 +381,7 @@ def cosine_similarity(model: nn.Module, x: torch.Tensor) -> float:
 
 def _backbone_input(name: str, batch: int, size: Tuple[int, int]) -> torch.Tensor:
     x = torch.randn(batch, 3, *size, generator=torch.Generator().manual_seed(batch))
-    if name == 'resnet50-cl':
+    if base_name(name) == 'resnet50-cl':
         x = x.contiguous(memory_format=torch.channels_last)
     return x
 
@@ -389,8 +415,8 @@ def backbone_rows(items: Sequence[Item], gmacs: Dict[Tuple[str, tuple], Optional
         mac1 = gmacs.get((k['model'], size))
         macs = mac1 * batch if mac1 is not None else None
         gflops = 2 * macs / t if macs is not None else None
-        ref = by_key.get((REFERENCE, size, batch, dtype))
-        ref32 = by_key.get((REFERENCE, size, batch, 'fp32'))
+        ref = by_key.get((reference_of(k['model']), size, batch, dtype))
+        ref32 = by_key.get((reference_of(k['model']), size, batch, 'fp32'))
         p = peak.get(dtype, {}).get('gflops')
         rows.append(dict(
             k, gmacs=macs, latency_s=t, times_s=item.times, min_s=min(item.times),
@@ -409,8 +435,10 @@ def run_backbones(names: Sequence[str], sizes: Sequence[Tuple[int, int]],
     of the peak measurement included in each loop.
 
     Args:
-        names (Sequence[str]): Backbones (see :func:`build_backbone`);
-            ``'resnet50'`` is needed for the ratios.
+        names (Sequence[str]): Backbones (see :func:`build_backbone`), each
+            optionally with the suffix ``'+compile'`` (:func:`compile_backbone`;
+            its ratios are to ``'resnet50+compile'``); ``'resnet50'`` is needed for
+            the ratios.
         sizes (Sequence[tuple[int, int]]): Image sizes ``(H, W)``.
         batches (Sequence[int]): The larger batch for each size (batch 1 always
             runs; a value <= 1 runs batch 1 only).
@@ -431,15 +459,22 @@ def run_backbones(names: Sequence[str], sizes: Sequence[Tuple[int, int]],
     """
     models = {}
     for name in names:
-        log(f'building {name}')
-        models[name] = build_backbone(name)
+        if base_name(name) not in models:
+            log(f'building {base_name(name)}')
+            models[base_name(name)] = build_backbone(base_name(name))
+        if name != base_name(name):
+            models[name] = compile_backbone(models[base_name(name)])
+    models = {name: models[name] for name in names}
     rows, grows, peaks = [], [], {}
     for size, batch, reps in zip(sizes, batches, repeats):
         label = f'backbones {size[0]}x{size[1]}'
         gmacs, cos = {}, {}
         for name, model in models.items():
             x = _backbone_input(name, 1, size)
-            gmacs[(name, size)] = count_gmacs(model, (x, ))
+            if name == base_name(name) or (base_name(name), size) not in gmacs:
+                gmacs[(name, size)] = count_gmacs(models.get(base_name(name), model), (x, ))
+            else:  # the same network: MMEngine's counter cannot trace a compiled module
+                gmacs[(name, size)] = gmacs[(base_name(name), size)]
             if 'bf16' in dtypes and 'fp32' in dtypes:
                 cos[(name, size)] = cosine_similarity(model, x)
             log(f'{label}: {name} {_fmt(gmacs[(name, size)], ".2f")} GMACs, cosine '
@@ -772,22 +807,26 @@ def evaluate_targets(results: dict) -> List[dict]:
         sizes = sorted({tuple(r['size']) for r in rows}, key=lambda s: s[0] * s[1])
         size = TARGET_SIZE if TARGET_SIZE in sizes else sizes[-1]
 
-        def get(dtype, field_):
+        def get(model, dtype, field_):
             for r in rows:
                 if (r['model'], tuple(r['size']), r['batch'], r['dtype']) == \
-                        ('convmlp-s', size, 1, dtype):
+                        (model, size, 1, dtype):
                     return r.get(field_)
             return None
 
         tag = f'{size[0]}x{size[1]}'
-        add('ConvMLP-S fp32 latency / ResNet-50 fp32 latency',
-            get('fp32', 'ratio_resnet50_fp32'), '<=', 0.40, tag)
-        add('ConvMLP-S bf16 latency / ResNet-50 fp32 latency',
-            get('bf16', 'ratio_resnet50_fp32'), '<=', 0.15, tag)
-        add('ConvMLP-S bf16 outputs: cosine similarity to fp32',
-            get('bf16', 'cos_sim_fp32'), '>=', 0.999, tag)
-        add('ConvMLP-S fp32 GFLOP/s / fp32 GEMM peak',
-            get('fp32', 'peak_fraction'), '>=', 0.85, tag)
+        for model in ('convmlp-s', 'convmlp-s' + COMPILED):
+            if get(model, 'fp32', 'latency_s') is None and model != 'convmlp-s':
+                continue
+            how = ' (torch.compile, both)' if model.endswith(COMPILED) else ''
+            add(f'ConvMLP-S fp32 latency / ResNet-50 fp32 latency{how}',
+                get(model, 'fp32', 'ratio_resnet50_fp32'), '<=', 0.40, tag)
+            add(f'ConvMLP-S bf16 latency / ResNet-50 fp32 latency{how}',
+                get(model, 'bf16', 'ratio_resnet50_fp32'), '<=', 0.15, tag)
+            add(f'ConvMLP-S bf16 outputs: cosine similarity to fp32{how}',
+                get(model, 'bf16', 'cos_sim_fp32'), '>=', 0.999, tag)
+            add(f'ConvMLP-S fp32 GFLOP/s / fp32 GEMM peak{how}',
+                get(model, 'fp32', 'peak_fraction'), '>=', 0.85, tag)
     mrows = results.get('models', {}).get('rows', [])
     for r in mrows:
         if r['mode'] == 'train' and r['dtype'] == 'bf16' and r['model'] in PEERS:
@@ -923,6 +962,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument('--backbones', nargs='+', choices=BACKBONES, default=list(BACKBONES),
                    help='backbones to time (default: all; resnet50 is the reference of '
                    'the ratios; resnet50-cl is ResNet-50 fed channels-last images)')
+    p.add_argument('--compile', action='store_true',
+                   help='also time each backbone under torch.compile with Inductor freezing '
+                   '(rows NAME+compile, ratios to resnet50+compile; compiles each size, '
+                   'batch and dtype once during the warm-up, about 20 s each)')
     p.add_argument('--det-size', type=_size, default=None,
                    help='RetinaNet image size (default: 800x1216; memory uses it too)')
     p.add_argument('--seg-size', type=_size, default=None,
@@ -960,6 +1003,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     args.gemm_sizes = args.gemm_sizes or ([512] if q else [2048])
     if 'backbones' in args.sections and REFERENCE not in args.backbones:
         args.backbones = [REFERENCE] + list(args.backbones)
+    if args.compile:
+        args.backbones = list(args.backbones) + [n + COMPILED for n in args.backbones]
     return args
 
 
@@ -993,7 +1038,7 @@ def run(args: argparse.Namespace) -> dict:
         size_repeats=args.size_repeats, model_repeats=args.model_repeats,
         warmup=args.warmup, dtypes=args.dtypes, det_size=list(args.det_size),
         seg_size=list(args.seg_size), model_batch=args.model_batch,
-        gemm_sizes=args.gemm_sizes, quick=args.quick,
+        gemm_sizes=args.gemm_sizes, quick=args.quick, compile=args.compile,
         repeats_desc=', '.join(reps) or 'no timed repeats'))
     log(f'machine: {results["machine"]}')
     _quiet_mmengine()

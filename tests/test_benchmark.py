@@ -122,3 +122,28 @@ def test_parse_args_defaults():
     assert args.backbones == ['resnet50', 'convmlp-s']  # the reference of the ratios
     with pytest.raises(SystemExit):
         parse_args(['--sizes', '800'])
+
+
+@pytest.mark.slow
+def test_compiled_backbone_rows():
+    """--compile adds NAME+compile rows (the same MACs, ratios to the compiled
+    ResNet-50) and their targets."""
+    result = subprocess.run(
+        [sys.executable, 'tools/benchmark.py', '--json', '--only', 'backbones', '--compile',
+         '--backbones', 'convmlp-s', '--sizes', '96x128', '--batch', '1', '--repeats', '1',
+         '--warmup', '1', '--gemm-sizes', '256', '--threads', '1'],
+        cwd=REPO, capture_output=True, text=True, timeout=900, env=dict(os.environ))
+    assert result.returncode == 0, result.stderr[-4000:]
+    out = json.loads(result.stdout)
+    assert out['settings']['compile']
+    rows = {(r['model'], r['dtype']): r for r in out['backbones']['rows']}
+    names = {'resnet50', 'convmlp-s', 'resnet50+compile', 'convmlp-s+compile'}
+    assert set(rows) == {(n, d) for n in names for d in ('fp32', 'bf16')}
+    for dtype in ('fp32', 'bf16'):
+        eager, compiled = rows[('convmlp-s', dtype)], rows[('convmlp-s+compile', dtype)]
+        assert compiled['gmacs'] == eager['gmacs']
+        ref = rows[('resnet50+compile', dtype)]['latency_s']
+        assert close(compiled['ratio_resnet50'], compiled['latency_s'] / ref)
+    assert rows[('convmlp-s+compile', 'bf16')]['cos_sim_fp32'] > 0.999
+    names = [t['name'] for t in out['targets']]
+    assert 'ConvMLP-S fp32 GFLOP/s / fp32 GEMM peak (torch.compile, both)' in names
