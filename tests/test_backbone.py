@@ -127,6 +127,22 @@ def test_fast_paths_same_function_as_original(grad):
         torch.testing.assert_close(g, e, rtol=1e-5, atol=1e-5)
 
 
+def test_bf16_autocast_outputs_close_to_fp32():
+    """bf16 autocast on both ChannelMLP routes (260x300: stage 0 takes the 1x1-conv
+    route): every map keeps a cosine similarity >= 0.999 to the fp32 one."""
+    model = ConvMLP('s').eval()
+    x = torch.randn(1, 3, 260, 300)
+    with torch.no_grad():
+        ref = model(x)
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            low = model(x)
+    for r, o in zip(ref, low):
+        assert o.shape == r.shape
+        cos = torch.nn.functional.cosine_similarity(r.flatten().double(),
+                                                    o.flatten().double(), dim=0)
+        assert cos >= 0.999, cos
+
+
 @pytest.mark.parametrize('norm_eval', [False, True])
 def test_training_gradients_equal_original(norm_eval):
     """Training mode (batch-statistics BatchNorm, or folded eval BatchNorm with
