@@ -46,9 +46,9 @@ def test_backbone_rows(quick):
     models = {'convmlp-s', 'convmlp-m', 'convmlp-l', 'resnet50', 'resnet50-cl', 'swin-t'}
     assert set(rows) == {(m, b, d) for m in models for b in (1, 2) for d in ('fp32', 'bf16')}
 
-    # MACs as MMEngine counts them (the backbone's documented 2.40 / 3.95 / 9.90 at 224).
-    for name, gmacs in (('convmlp-s', 2.40), ('convmlp-m', 3.95), ('convmlp-l', 9.90)):
-        assert abs(rows[(name, 1, 'fp32')]['gmacs'] - gmacs) < 0.05
+    # MACs as MMEngine counts them in eval mode (documented 2.39 / 3.94 / 9.89 at 224).
+    for name, gmacs in (('convmlp-s', 2.39), ('convmlp-m', 3.94), ('convmlp-l', 9.89)):
+        assert abs(rows[(name, 1, 'fp32')]['gmacs'] - gmacs) < 0.01
         assert close(rows[(name, 2, 'bf16')]['gmacs'], 2 * rows[(name, 1, 'fp32')]['gmacs'])
     assert abs(rows[('resnet50', 1, 'fp32')]['gmacs'] - 4.1) < 0.1
 
