@@ -114,7 +114,18 @@ class ConvNormAct(ConvModule):
     still reach the conv and norm parameters. Unlike ``ConvModule``'s own
     ``efficient_conv_bn_eval`` switch it does not patch ``conv.forward`` at run time,
     which ``torch.compile`` rejects. Other norms, and BatchNorm in training mode, run
-    as in ``ConvModule``. Defaults to a bias-free conv with 'same' padding.
+    as in ``ConvModule``.
+
+    Args:
+        in_channels (int): Input channels.
+        out_channels (int): Output channels.
+        kernel_size (int): Square kernel size (odd); padding ``kernel_size // 2``.
+        norm_cfg (dict): The norm layer, as in ``ConvModule`` (the conv has no bias
+            when there is a norm).
+        stride (int): Stride. Defaults to 1.
+
+    Shape:
+        (N, in_channels, H, W) -> (N, out_channels, ceil(H / stride), ceil(W / stride))
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int,
