@@ -457,24 +457,25 @@ def run_backbones(names: Sequence[str], sizes: Sequence[Tuple[int, int]],
         (bf16 rows; measured at batch 1)), ``gemm`` (the GEMM rows, with
         ``size``) and ``gemm_peak`` (``{size 'HxW': {dtype: best}}``).
     """
-    models = {}
+    eager, models = {}, {}
     for name in names:
-        if base_name(name) not in models:
-            log(f'building {base_name(name)}')
-            models[base_name(name)] = build_backbone(base_name(name))
-        if name != base_name(name):
-            models[name] = compile_backbone(models[base_name(name)])
-    models = {name: models[name] for name in names}
+        base = base_name(name)
+        if base not in eager:
+            log(f'building {base}')
+            eager[base] = build_backbone(base)
+        models[name] = eager[base] if name == base else compile_backbone(eager[base])
     rows, grows, peaks = [], [], {}
     for size, batch, reps in zip(sizes, batches, repeats):
         label = f'backbones {size[0]}x{size[1]}'
-        gmacs, cos = {}, {}
+        gmacs, cos, base_gmacs = {}, {}, {}
         for name, model in models.items():
             x = _backbone_input(name, 1, size)
-            if name == base_name(name) or (base_name(name), size) not in gmacs:
-                gmacs[(name, size)] = count_gmacs(models.get(base_name(name), model), (x, ))
-            else:  # the same network: MMEngine's counter cannot trace a compiled module
-                gmacs[(name, size)] = gmacs[(base_name(name), size)]
+            # Counted once per network, on the eager module: a compiled twin is the same
+            # network, and MMEngine's counter cannot trace a compiled module.
+            base = base_name(name)
+            if base not in base_gmacs:
+                base_gmacs[base] = count_gmacs(eager[base], (x, ))
+            gmacs[(name, size)] = base_gmacs[base]
             if 'bf16' in dtypes and 'fp32' in dtypes:
                 cos[(name, size)] = cosine_similarity(model, x)
             log(f'{label}: {name} {_fmt(gmacs[(name, size)], ".2f")} GMACs, cosine '

@@ -135,10 +135,10 @@ class ConvNormAct(ConvModule):
 
     def forward(self, x: torch.Tensor, activate: bool = True,
                 norm: bool = True) -> torch.Tensor:
+        # The constructor fixes the order conv - norm - act and zero padding.
         bn = self.norm
         if not (norm and isinstance(bn, _BatchNorm) and not bn.training
-                and bn.track_running_stats and self.order == ('conv', 'norm', 'act')
-                and not self.with_explicit_padding):
+                and bn.track_running_stats):
             return super().forward(x, activate, norm)
         x = efficient_conv_bn_eval_forward(bn, self.conv, x)
         return self.activate(x) if activate and self.with_activation else x
