@@ -31,7 +31,7 @@ test-slow: setup
 demo: setup
 	@if [ -z "$(DEMO_CONFIG)" ]; then \
 	    echo "MODEL must be retinanet, maskrcnn or semfpn, got '$(MODEL)'"; exit 2; fi
-	$(PY) tools/make_demo_data.py --out data/demo --dataset $(DEMO_DATA_$(MODEL))
+	$(PY) tools/misc/make_demo_data.py --out data/demo --dataset $(DEMO_DATA_$(MODEL))
 	$(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_DIR)
 	$(PY) tools/test.py $(DEMO_CONFIG) "$$(cat $(DEMO_DIR)/last_checkpoint)" \
 	    --work-dir $(DEMO_DIR) --show-dir $(DEMO_DIR)/predictions
@@ -39,7 +39,7 @@ demo: setup
 	    "$(DEMO_DIR)/predictions/"
 
 benchmark: setup
-	$(PY) tools/benchmark.py $(ARGS)
+	$(PY) tools/analysis_tools/benchmark.py $(ARGS)
 
 clean:
 	rm -rf work_dirs data/demo

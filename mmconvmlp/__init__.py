@@ -3,8 +3,8 @@ from .version import __version__
 from .registry import HOOKS, MODELS, OPTIM_WRAPPERS
 from .models import ConvMLP
 from .models.utils import convert_convmlp_checkpoint, load_convmlp_checkpoint
-from .engine import LossCurveHook
-from .utils import CPUAmpOptimWrapper, register_safe_globals
+from .engine import CPUAmpOptimWrapper, LossCurveHook
+from .utils import register_safe_globals
 
 # MMEngine writes its checkpoints with a few of its own classes inside; allow-list
 # them for torch's weights-only loading, so that resuming, load_from and testing

@@ -15,8 +15,8 @@ MODELS = Registry(
     'model', parent=MMENGINE_MODELS, scope='mmconvmlp', locations=['mmconvmlp.models'])
 OPTIM_WRAPPERS = Registry(
     'optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='mmconvmlp',
-    locations=['mmconvmlp.utils'])
+    locations=['mmconvmlp.engine.optimizers'])
 HOOKS = Registry(
-    'hook', parent=MMENGINE_HOOKS, scope='mmconvmlp', locations=['mmconvmlp.engine'])
+    'hook', parent=MMENGINE_HOOKS, scope='mmconvmlp', locations=['mmconvmlp.engine.hooks'])
 
 __all__ = ['MODELS', 'OPTIM_WRAPPERS', 'HOOKS']

@@ -1,18 +1,39 @@
+"""Shared fixtures and settings of the test suite."""
+import importlib.util
 import os
-import sys
+import os.path as osp
 
 import pytest
 
 # Deterministic, fast CPU runs whatever the machine.
 os.environ.setdefault('OMP_NUM_THREADS', '2')
-sys.path.insert(0, os.path.dirname(__file__))
 
-
-def pytest_configure(config):
-    config.addinivalue_line('markers', 'slow: end-to-end checks of several minutes')
-
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 @pytest.fixture(autouse=True)
 def _seed():
     import torch
     torch.manual_seed(0)
+
+@pytest.fixture(scope='session')
+def repo_root() -> str:
+    """The repository's root folder (configs/ and tools/ are below it)."""
+    return REPO
+
+@pytest.fixture(scope='session')
+def tool_main():
+    """``tool_main(name, argv)`` runs ``tools/<name>.py``'s ``main`` in this process,
+    as its ``__main__`` block does, and returns the exit status."""
+    from mmconvmlp.utils import run_tool
+    modules = {}
+
+    def run(name: str, argv) -> int:
+        if name not in modules:
+            path = osp.join(REPO, 'tools', f'{name}.py')
+            spec = importlib.util.spec_from_file_location(f'_tool_{name}', path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            modules[name] = module
+        return run_tool(modules[name].main, list(argv))
+
+    return run

@@ -5,7 +5,7 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-from _tiny_batches import build_model, det_batch, num_params, seg_batch, train_and_infer
+from mmconvmlp.testing.batches import build_model, det_batch, num_params, seg_batch, train_and_infer
 
 CONFIG_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs')
 IMAGENET_URL = 'https://shi-labs.com/projects/convmlp/checkpoints/convmlp_{}_imagenet.pth'

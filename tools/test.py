@@ -8,18 +8,90 @@
         [--launcher {none,pytorch,slurm,mpi}]
 
 The config's ``default_scope`` decides between MMDetection and MMSegmentation;
-see :mod:`mmconvmlp.apis.tools` for what the tool adds to the stock ones.
+see :mod:`mmconvmlp.utils.setup_env` for what the tool adds to the stock ones.
 """
+import argparse
+import numbers
+import os
 import os.path as osp
 import sys
 import warnings
+from typing import List, Optional
 
 # mmengine imports pkg_resources, which warns on every start.
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 # Runs from a clone without installing the package, too.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmconvmlp.apis import test_main  # noqa: E402
+from mmconvmlp.utils import (add_common_args, add_result_dump, build_runner,  # noqa: E402
+                             check_datasets, check_file, check_neck_channels,
+                             check_out_path, codebase_of, enable_visualization,
+                             load_config, register_safe_globals, run_tool,
+                             setup_launcher)
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Test (and evaluate) a detector or segmentor checkpoint: prints '
+        'COCO bbox/segm mAP or mIoU.')
+    parser.add_argument('config', help='config file the checkpoint was trained with')
+    parser.add_argument('checkpoint', help='checkpoint file (path or URL)')
+    add_common_args(parser)
+    parser.add_argument('--out', help='save the predictions: a .pkl file for MMDetection '
+                        'configs, a directory of label maps for MMSegmentation configs')
+    parser.add_argument('--show', action='store_true', help='show the predictions in a window')
+    parser.add_argument('--show-dir', help='save images with the predictions drawn on them '
+                        'in this directory')
+    parser.add_argument('--wait-time', type=float, default=2,
+                        help='seconds each image is shown with --show')
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main(argv: Optional[List[str]] = None) -> dict:
+    """Evaluate a checkpoint on the config's test set.
+
+    The metrics (COCO bbox/segm mAP, mIoU, ...) are logged by the runner and
+    printed once more at the end.
+
+    Returns:
+        dict: The metrics ``Runner.test`` returns.
+
+    Raises:
+        ToolError: A problem the user can fix, found before testing starts.
+    """
+    args = parse_args(argv)
+    register_safe_globals()
+    cfg = load_config(args.config, args.cfg_options, args.work_dir, args.data_root,
+                      args.launcher)
+    check_file(args.checkpoint, 'checkpoint')
+    if args.out:
+        check_out_path(cfg, args.out)
+    check_datasets(cfg, 'test', args.config)
+    check_neck_channels(cfg)
+    cfg.load_from = args.checkpoint
+    if args.show or args.show_dir:
+        enable_visualization(cfg, args.show, args.show_dir, args.wait_time)
+    if args.out and codebase_of(cfg) == 'mmseg':
+        cfg.test_evaluator['output_dir'] = args.out
+        cfg.test_evaluator['keep_results'] = True
+    setup_launcher(cfg)
+    runner = build_runner(cfg)
+    if args.out:
+        add_result_dump(cfg, runner, args.out)
+    metrics = runner.test()
+    if runner.rank == 0 and not metrics:
+        print('\nThe evaluator returned no metrics (for COCO: the model predicted no '
+              'box above test_cfg.score_thr on the whole test set).')
+    if runner.rank == 0 and metrics:
+        print(f'\nTest results of {args.checkpoint}:')
+        for key, value in metrics.items():
+            text = f'{float(value):.4f}' if isinstance(value, numbers.Real) else value
+            print(f'  {key}: {text}')
+        sys.stdout.flush()
+    return metrics
+
 
 if __name__ == '__main__':
-    sys.exit(test_main())
+    sys.exit(run_tool(main))

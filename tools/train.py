@@ -7,18 +7,69 @@
         [--launcher {none,pytorch,slurm,mpi}]
 
 The config's ``default_scope`` decides between MMDetection and MMSegmentation;
-see :mod:`mmconvmlp.apis.tools` for what the tool adds to the stock ones.
+see :mod:`mmconvmlp.utils.setup_env` for what the tool adds to the stock ones.
 """
+import argparse
+import os
 import os.path as osp
 import sys
 import warnings
+from typing import List, Optional
 
 # mmengine imports pkg_resources, which warns on every start.
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 # Runs from a clone without installing the package, too.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmconvmlp.apis import train_main  # noqa: E402
+from mmconvmlp.utils import (add_common_args, build_runner,  # noqa: E402
+                             check_datasets, check_file, check_neck_channels,
+                             load_config,
+                             register_safe_globals, run_tool, setup_amp,
+                             setup_launcher)
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Train a detector (MMDetection config) or a segmentor '
+        '(MMSegmentation config).')
+    parser.add_argument('config', help='config file, e.g. configs/retinanet_convmlp_s_coco.py')
+    add_common_args(parser)
+    parser.add_argument('--amp', action='store_true', help='mixed precision: fp16 with '
+                        'dynamic loss scaling on a GPU, bfloat16 autocast on a CPU that '
+                        'computes bfloat16 natively (float32 with a warning otherwise)')
+    parser.add_argument(
+        '--resume', nargs='?', type=str, const='auto',
+        help='resume from this checkpoint, or (no value) from the latest checkpoint in '
+        'the work directory')
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main(argv: Optional[List[str]] = None):
+    """Train the model of a config with MMEngine's runner.
+
+    Returns:
+        nn.Module: The trained model (what ``Runner.train`` returns).
+
+    Raises:
+        ToolError: A problem the user can fix, found before training starts.
+    """
+    args = parse_args(argv)
+    register_safe_globals()
+    cfg = load_config(args.config, args.cfg_options, args.work_dir, args.data_root,
+                      args.launcher)
+    check_datasets(cfg, 'train', args.config)
+    check_neck_channels(cfg)
+    setup_amp(cfg, args.amp)
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        check_file(args.resume, 'checkpoint to resume from')
+        cfg.resume, cfg.load_from = True, args.resume
+    setup_launcher(cfg)
+    return build_runner(cfg).train()
+
 
 if __name__ == '__main__':
-    sys.exit(train_main())
+    sys.exit(run_tool(main))

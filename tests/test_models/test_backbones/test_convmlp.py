@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from _convmlp_reference import ReferenceConvMLP
+from mmconvmlp.testing.reference import ReferenceConvMLP
 from mmconvmlp import MODELS, ConvMLP, convert_convmlp_checkpoint
 from mmconvmlp.models.backbones.convmlp import ChannelMLP, ConvNormAct
 

@@ -11,7 +11,7 @@ import pytest
 
 from mmconvmlp.benchmark import evaluate_targets, format_tables, parse_args
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def close(a, b, rel=1e-6):

@@ -5,8 +5,8 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-from _tiny_batches import build_model, det_batch, seg_batch, train_and_infer
-from mmconvmlp.apis import check_neck_channels
+from mmconvmlp.testing.batches import build_model, det_batch, seg_batch, train_and_infer
+from mmconvmlp.utils import check_neck_channels
 from mmconvmlp.utils import IMAGENET_CHECKPOINTS, swap_backbone
 
 

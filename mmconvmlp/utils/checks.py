@@ -20,23 +20,40 @@ class ToolError(RuntimeError):
 
 
 # ----------------------------------------------------------------- datasets
-def _iter_datasets(dataset: dict, key: str) -> Iterator[Tuple[str, dict]]:
+def iter_datasets(dataset: dict, key: str) -> Iterator[Tuple[str, dict]]:
     """Leaf dataset configs with their config key, through dataset wrappers
     (``RepeatDataset``/``ClassBalancedDataset``: ``dataset``; ``ConcatDataset``:
     ``datasets``)."""
     if not isinstance(dataset, dict):
         return
     if isinstance(dataset.get('dataset'), dict):
-        yield from _iter_datasets(dataset['dataset'], f'{key}.dataset')
+        yield from iter_datasets(dataset['dataset'], f'{key}.dataset')
     elif isinstance(dataset.get('datasets'), (list, tuple)):
         for i, sub in enumerate(dataset['datasets']):
-            yield from _iter_datasets(sub, f'{key}.datasets.{i}')
+            yield from iter_datasets(sub, f'{key}.datasets.{i}')
     else:
         yield key, dataset
 
 
-def _is_remote(path: str) -> bool:
+def is_remote(path: str) -> bool:
+    """Whether ``path`` is a URL (``http://``, ``s3://``, ...) rather than a local path."""
     return '://' in str(path)
+
+
+def check_file(path: str, what: str) -> None:
+    """Raise a :class:`ToolError` when the local file ``path`` does not exist.
+
+    URLs are not checked here: their loader reports what it could not fetch.
+
+    Args:
+        path (str): Local path or URL.
+        what (str): What the file is, for the message (e.g. ``'checkpoint'``).
+
+    Raises:
+        ToolError: ``path`` is local and no file is there.
+    """
+    if not is_remote(path) and not osp.isfile(path):
+        raise ToolError(f'{what} not found: {path}')
 
 
 def _dataset_paths(dataset: dict) -> List[str]:
@@ -68,41 +85,13 @@ def _loader_keys(cfg: Config, mode: str) -> Tuple[List[str], List[str]]:
     return ['test_dataloader'], ['test_evaluator']
 
 
-def _evaluator_ann_files(evaluator) -> Iterator[Tuple[str, dict]]:
+def evaluator_metrics(evaluator) -> Iterator[Tuple[str, dict]]:
+    """``(key suffix, metric dict)`` of each metric of an evaluator config that reads
+    an ``ann_file``."""
     metrics = evaluator if isinstance(evaluator, (list, tuple)) else [evaluator]
     for i, metric in enumerate(metrics):
         if isinstance(metric, dict) and metric.get('ann_file'):
             yield ('' if len(metrics) == 1 else f'.{i}'), metric
-
-
-def set_data_root(cfg: Config, data_root: str) -> None:
-    """Point every data loader (train, val, test) and evaluator of ``cfg`` at
-    ``data_root``.
-
-    Sets ``data_root`` of every dataset and rewrites evaluator ``ann_file`` paths
-    that lie under a dataset's old ``data_root`` (MMDetection's ``CocoMetric``
-    reads the annotations itself, by a path fixed when the config was parsed).
-
-    Args:
-        cfg (Config): The config, modified in place.
-        data_root (str): The new dataset root, e.g. ``/datasets/coco``.
-    """
-    old_roots = set()
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        if isinstance(cfg.get(loader), dict):
-            for _, dataset in _iter_datasets(cfg[loader].get('dataset'), loader):
-                if dataset.get('data_root'):
-                    old_roots.add(dataset['data_root'])
-                dataset['data_root'] = data_root
-    # Longest first, so that 'data/coco/x/' wins over 'data/coco/'.
-    roots = sorted(old_roots, key=len, reverse=True)
-    for evaluator in ('val_evaluator', 'test_evaluator'):
-        for _, metric in _evaluator_ann_files(cfg.get(evaluator)):
-            ann_file = metric['ann_file']
-            for root in roots:
-                if ann_file.startswith(root):
-                    metric['ann_file'] = osp.join(data_root, ann_file[len(root):].lstrip('/'))
-                    break
 
 
 def check_datasets(cfg: Config, mode: str, config_path: Optional[str] = None) -> None:
@@ -128,17 +117,17 @@ def check_datasets(cfg: Config, mode: str, config_path: Optional[str] = None) ->
         loader_cfg = cfg.get(loader)
         if not isinstance(loader_cfg, dict):
             continue
-        for key, dataset in _iter_datasets(loader_cfg.get('dataset'), f'{loader}.dataset'):
-            if dataset.get('backend_args') or _is_remote(dataset.get('data_root') or ''):
+        for key, dataset in iter_datasets(loader_cfg.get('dataset'), f'{loader}.dataset'):
+            if dataset.get('backend_args') or is_remote(dataset.get('data_root') or ''):
                 continue
             roots[key] = dataset.get('data_root') or ''
             for path in _dataset_paths(dataset):
-                if not _is_remote(path) and not osp.exists(path):
+                if not is_remote(path) and not osp.exists(path):
                     missing.append((key, path))
     for evaluator in evaluators:
-        for suffix, metric in _evaluator_ann_files(cfg.get(evaluator)):
+        for suffix, metric in evaluator_metrics(cfg.get(evaluator)):
             path = metric['ann_file']
-            if not metric.get('backend_args') and not _is_remote(path) and not osp.exists(path):
+            if not metric.get('backend_args') and not is_remote(path) and not osp.exists(path):
                 missing.append((f'{evaluator}{suffix}.ann_file', path))
     if not missing:
         return

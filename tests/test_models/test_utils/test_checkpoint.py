@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from _convmlp_reference import ReferenceConvMLP
+from mmconvmlp.testing.reference import ReferenceConvMLP
 from mmconvmlp import ConvMLP, convert_convmlp_checkpoint
 
 

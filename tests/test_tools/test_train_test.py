@@ -10,13 +10,12 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from _tiny_datasets import make_ade20k, make_coco
-from mmconvmlp.apis import (ToolError, check_neck_channels, setup_amp, setup_launcher,
-                            train_main)
-from mmconvmlp.apis import test_main as run_test_tool  # not collected as a test
-from mmconvmlp.utils import register_safe_globals, safe_globals_for_mmengine_checkpoints
+from mmconvmlp.testing.tiny_datasets import make_ade20k, make_coco
+from mmconvmlp.utils import (ToolError, check_neck_channels, register_safe_globals,
+                             safe_globals_for_mmengine_checkpoints, setup_amp,
+                             setup_launcher)
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = osp.join(REPO, 'configs')
 
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
@@ -218,24 +217,25 @@ def test_missing_dataset_fails_with_one_message(tmp_path):
     assert not (tmp_path / 'work_dirs').exists()
 
 
-def test_missing_segmentation_dataset_for_test(tmp_path, capsys, monkeypatch):
+def test_missing_segmentation_dataset_for_test(tmp_path, capsys, monkeypatch, tool_main):
     monkeypatch.chdir(tmp_path)
     checkpoint = tmp_path / 'model.pth'
     checkpoint.write_bytes(b'')
-    assert run_test_tool([config('fpn_convmlp_s_ade20k'), str(checkpoint)]) == 1
+    assert tool_main('test', [config('fpn_convmlp_s_ade20k'), str(checkpoint)]) == 1
     err = capsys.readouterr().err
     assert 'data/ade/ADEChallengeData2016/images/validation' in err
     assert 'test_dataloader.dataset.data_root=/path/to/dataset' in err
 
 
-def test_missing_checkpoint(capsys):
-    assert run_test_tool([config('retinanet_convmlp_s_coco'), 'no/such/checkpoint.pth']) == 1
+def test_missing_checkpoint(capsys, tool_main):
+    assert tool_main('test', [config('retinanet_convmlp_s_coco'),
+                              'no/such/checkpoint.pth']) == 1
     assert 'checkpoint not found: no/such/checkpoint.pth' in capsys.readouterr().err
 
 
-def test_neck_mismatch_names_both_lists(coco_root, capsys):
-    code = train_main([config('retinanet_convmlp_l_coco'), '--data-root', coco_root,
-                       '--cfg-options', 'model.neck.in_channels=[64,128,256,512]'])
+def test_neck_mismatch_names_both_lists(coco_root, capsys, tool_main):
+    code = tool_main('train', [config('retinanet_convmlp_l_coco'), '--data-root', coco_root,
+                               '--cfg-options', 'model.neck.in_channels=[64,128,256,512]'])
     assert code == 1
     err = capsys.readouterr().err
     assert 'do not match the backbone outputs' in err
@@ -301,7 +301,7 @@ def test_amp_rejects_other_wrappers():
 def test_cpu_amp_wrapper_two_stage_step():
     """Mask R-CNN under CPU AMP: backbone and neck in bfloat16, the heads (MMCV's
     float32-only nms/RoIAlign) in float32; the step trains."""
-    from _tiny_batches import build_model, det_batch, train_and_infer
+    from mmconvmlp.testing.batches import build_model, det_batch, train_and_infer
     from mmconvmlp.utils import CPUAmpOptimWrapper
     cfg = Config.fromfile(config('maskrcnn_convmlp_s_coco'))
     cfg.model.backbone.init_cfg = None

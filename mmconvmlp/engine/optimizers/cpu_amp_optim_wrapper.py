@@ -7,15 +7,22 @@ bfloat16 has float32's exponent range, so no loss scaling is needed: an
 ``OptimWrapper`` whose ``optim_context`` enters ``autocast(device_type='cpu',
 dtype=torch.bfloat16)`` is all it takes, except for models that call MMCV's
 float32-only CPU ops in their forward pass (see ``autocast_modules``).
+
+bfloat16 only pays on CPUs that compute it natively (AVX512-BF16, AMX). On
+AVX2-only CPUs it is emulated and training runs 5-24x slower than in float32, so
+there the wrapper trains in float32 and says so (``allow_emulated_bf16``).
 """
+import logging
 from contextlib import contextmanager
 from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
+from mmengine.logging import print_log
 from mmengine.optim import OptimWrapper
 
 from mmconvmlp.registry import OPTIM_WRAPPERS
+from mmconvmlp.utils.cpu import EMULATED_BF16_SLOWDOWN, describe_cpu, has_native_bf16
 
 
 def _to_float(outputs):
@@ -83,12 +90,20 @@ class CPUAmpOptimWrapper(OptimWrapper):
     float32 outputs on to the heads. ``tools/train.py --amp`` sets this for
     models with a ``roi_head``.
 
+    On a CPU without native bfloat16 (AVX2 only; see
+    :func:`mmconvmlp.utils.has_native_bf16`) autocast is left off and training
+    runs in float32, with one WARNING that names the CPU and the slowdown
+    avoided: the same run, not a 10x slower one. ``allow_emulated_bf16=True``
+    autocasts anyway (to check bfloat16 numerics on such a machine).
+
     Args:
         dtype (str | torch.dtype): Autocast dtype; CPU autocast supports
             ``'bfloat16'`` only. Defaults to ``'bfloat16'``.
         autocast_modules (Sequence[str], optional): Names of the model's
             submodules to autocast (missing names are skipped). None autocasts
             the whole forward pass and the loss. Defaults to None.
+        allow_emulated_bf16 (bool): Autocast even where bfloat16 is emulated.
+            Defaults to False.
         loss_scale: Accepted and ignored, so that a config written for
             ``AmpOptimWrapper`` (``loss_scale='dynamic'``) works unchanged:
             bfloat16 has float32's exponent range and needs no loss scaling.
@@ -98,6 +113,7 @@ class CPUAmpOptimWrapper(OptimWrapper):
     def __init__(self,
                  dtype: Union[str, torch.dtype] = 'bfloat16',
                  autocast_modules: Optional[Sequence[str]] = None,
+                 allow_emulated_bf16: bool = False,
                  loss_scale=None,
                  **kwargs):
         super().__init__(**kwargs)
@@ -108,6 +124,18 @@ class CPUAmpOptimWrapper(OptimWrapper):
                              f'got dtype={dtype}')
         self.cast_dtype = dtype
         self.autocast_modules = list(autocast_modules) if autocast_modules else None
+        self.enabled = allow_emulated_bf16 or has_native_bf16()
+        where = ('the forward pass' if self.autocast_modules is None else
+                 ', '.join(self.autocast_modules))
+        if self.enabled:
+            print_log(f'Mixed precision on the CPU: bfloat16 autocast of {where} '
+                      '(mmconvmlp.CPUAmpOptimWrapper, no loss scaling).', logger='current')
+        else:
+            print_log(f'Mixed precision off: this CPU has no native bfloat16 '
+                      f'({describe_cpu()}); emulated bfloat16 trains '
+                      f'{EMULATED_BF16_SLOWDOWN} slower than float32, so training runs '
+                      'in float32. Set optim_wrapper.allow_emulated_bf16=True to '
+                      'autocast anyway.', logger='current', level=logging.WARNING)
 
     @contextmanager
     def _autocast(self):
@@ -120,7 +148,9 @@ class CPUAmpOptimWrapper(OptimWrapper):
     def optim_context(self, model: nn.Module):
         """Gradient-accumulation context of ``OptimWrapper`` plus CPU autocast."""
         with super().optim_context(model):
-            if self.autocast_modules is None:
+            if not self.enabled:
+                yield
+            elif self.autocast_modules is None:
                 with self._autocast():
                     yield
             else:

@@ -2,11 +2,11 @@
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
 """Write the demo datasets in the layouts of COCO 2017 and ADE20K.
 
-    python tools/make_demo_data.py [--out data/demo] [--dataset coco|ade20k|all]
+    python tools/misc/make_demo_data.py [--out data/demo] [--dataset coco|ade20k|all]
         [--num-train 100] [--num-val 25] [--image-size 320] [--seed 0]
 
 The demo configs in configs/demo/ read ``data/demo/coco/`` and
-``data/demo/ade/ADEChallengeData2016/``. See :mod:`mmconvmlp.datasets.demo`.
+``data/demo/ade/ADEChallengeData2016/``. See :mod:`mmconvmlp.testing.data`.
 """
 import argparse
 import os.path as osp
@@ -14,9 +14,9 @@ import sys
 import time
 
 # Runs from a clone without installing the package, too.
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmconvmlp.datasets.demo import generate_ade20k, generate_coco  # noqa: E402
+from mmconvmlp.testing.data import generate_ade20k, generate_coco  # noqa: E402
 
 
 def parse_args(argv=None):

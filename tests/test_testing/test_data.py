@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmconvmlp.datasets import CLASSES, SEG_CLASSES, generate_ade20k, generate_coco
-from mmconvmlp.datasets.demo import ADE20K_INDEX, _TINTS
+from mmconvmlp.testing.data import CLASSES, SEG_CLASSES, generate_ade20k, generate_coco
+from mmconvmlp.testing.data import ADE20K_INDEX, _TINTS
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO_CONFIGS = osp.join(REPO, 'configs', 'demo')
 SMALL = dict(num_train=6, num_val=3, image_size=128)
 
@@ -167,7 +167,7 @@ def test_loss_curve_hook_draws_the_recorded_losses(tmp_path):
 
 
 def test_make_demo_data_tool_reports_bad_arguments():
-    result = subprocess.run([sys.executable, 'tools/make_demo_data.py', '--num-train', '0',
+    result = subprocess.run([sys.executable, 'tools/misc/make_demo_data.py', '--num-train', '0',
                              '--out', 'unused'], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 1
     assert result.stderr.strip().startswith('error: num_train and num_val must be at least')
@@ -209,7 +209,7 @@ def test_shortened_retinanet_demo_learns(tmp_path):
     data = str(tmp_path / 'data')
     work_dir = str(tmp_path / 'work')
     config = osp.join(DEMO_CONFIGS, 'retinanet_convmlp_s_demo.py')
-    _run('tools/make_demo_data.py', '--out', data, '--dataset', 'coco', '--num-train', '48',
+    _run('tools/misc/make_demo_data.py', '--out', data, '--dataset', 'coco', '--num-train', '48',
          '--num-val', '12', '--image-size', '160')
     epochs = 8
     options = ['--cfg-options', f'train_cfg.max_epochs={epochs}',
