@@ -11,6 +11,8 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 
+from .swap import head_in_channels
+
 
 class ToolError(RuntimeError):
     """A problem in the config or the command line that the user can fix.
@@ -185,13 +187,6 @@ def _backbone_out_channels(cfg: Config) -> Tuple[Optional[List[int]], str]:
     return list(channels), name
 
 
-def _expected_head_channels(head: dict, channels: Sequence[int]):
-    in_index = head.get('in_index', -1)
-    if isinstance(in_index, (list, tuple)):
-        return [channels[i] for i in in_index]
-    return channels[in_index]
-
-
 def check_neck_channels(cfg: Config) -> None:
     """Raise a :class:`ToolError` when the neck's ``in_channels`` (or, for a
     segmentor without a neck, a decode/auxiliary head's) disagree with what the
@@ -225,7 +220,7 @@ def check_neck_channels(cfg: Config) -> None:
                     configured = list(configured) if isinstance(configured, (list, tuple)) \
                         else configured
                     targets.append((name, configured,
-                                    lambda ch, h=head: _expected_head_channels(h, ch)))
+                                    lambda ch, h=head: head_in_channels(h, ch)))
     if not targets:
         return
 

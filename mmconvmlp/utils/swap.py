@@ -21,40 +21,56 @@ IMAGENET_CHECKPOINTS = {
 # ImageNet statistics (RGB, 0-255) the authors' classifiers were trained with.
 IMAGENET_NORM = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
                      bgr_to_rgb=True)
-_ARCH_ALIASES = {'small': 's', 'medium': 'm', 'large': 'l'}
 
 
 def convmlp_out_channels(arch: Union[str, dict] = 's',
                          out_indices: Union[int, Sequence[int]] = (0, 1, 2, 3)) -> tuple:
-    """Channels of the maps a ConvMLP returns, without building it.
+    """Channels of the maps a ConvMLP returns, without allocating its weights.
 
     Args:
         arch (str | dict): As in :class:`mmconvmlp.ConvMLP`.
         out_indices (int | Sequence[int]): As in :class:`mmconvmlp.ConvMLP`.
 
     Returns:
-        tuple[int]: What ``ConvMLP(arch, out_indices=out_indices).out_channels`` is.
+        tuple[int]: ``ConvMLP(arch, out_indices=out_indices).out_channels``.
+
+    Raises:
+        ValueError: What :class:`mmconvmlp.ConvMLP` raises for these arguments.
     """
+    import torch
+
     from mmconvmlp.models import ConvMLP
-    settings = ConvMLP._parse_arch(arch)
-    # Map i of ConvMLP: stem (i=0), conv stage (1), MLP stages 0 and 2 (2, 3).
-    all_channels = (settings['stem_channels'], *settings['dims'])
-    if isinstance(out_indices, int):
-        out_indices = [out_indices]
-    indices = sorted({i % len(all_channels) for i in out_indices})
-    return tuple(all_channels[i] for i in indices)
+    with torch.device('meta'):  # shapes only: no memory, no initialisation cost
+        return ConvMLP(arch, out_indices=out_indices).out_channels
+
+
+def head_in_channels(head: dict, channels: Sequence[int]):
+    """The ``in_channels`` a decode/auxiliary head needs for the backbone maps it
+    reads (its ``in_index``), in the form the head has them (a list or one int).
+
+    Args:
+        head (dict): The head's config (``in_index`` defaults to -1).
+        channels (Sequence[int]): Channels of every map the backbone returns.
+
+    Returns:
+        list[int] | int: The channels of the selected map(s).
+
+    Raises:
+        IndexError: ``in_index`` selects a map the backbone does not return.
+    """
+    in_index = head.get('in_index', -1)
+    if isinstance(in_index, (list, tuple)):
+        return [channels[i] for i in in_index]
+    if isinstance(head.get('in_channels'), (list, tuple)):
+        return [channels[in_index]] * len(head['in_channels'])
+    return channels[in_index]
 
 
 def _fix_head(head: dict, channels: tuple) -> None:
     """Set a decode/auxiliary head's input channels from the maps it reads."""
-    in_index = head.get('in_index', -1)
-    in_channels = head.get('in_channels')
-    if isinstance(in_index, (list, tuple)):
-        head['in_channels'] = [channels[i] for i in in_index]
-    elif isinstance(in_channels, (list, tuple)):
-        head['in_channels'] = [channels[in_index]] * len(in_channels)
-    elif in_channels is not None:
-        head['in_channels'] = channels[in_index]
+    if head.get('in_channels') is not None or isinstance(head.get('in_index'),
+                                                         (list, tuple)):
+        head['in_channels'] = head_in_channels(head, channels)
     if 'c1_in_channels' in head:  # DeepLabV3+: the low-level branch reads map 0
         head['c1_in_channels'] = channels[0]
 
@@ -106,7 +122,9 @@ def swap_backbone(cfg: Union[Config, ConfigDict, dict],
     model = cfg['model']
     if 'backbone' not in model:
         raise KeyError('swap_backbone: the config has no model.backbone to replace')
-    arch = _ARCH_ALIASES.get(str(arch).lower(), str(arch).lower())
+    # The authors' file names use the one-letter names of the presets.
+    arch = {'small': 's', 'medium': 'm', 'large': 'l'}.get(str(arch).lower(),
+                                                           str(arch).lower())
     out_indices = backbone_kwargs.get('out_indices', (0, 1, 2, 3))
     channels = convmlp_out_channels(arch, out_indices)
 

@@ -18,33 +18,53 @@ from mmengine.model import BaseModule, ModuleList, Sequential
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmconvmlp.registry import MODELS
+from mmconvmlp.utils.cpu import cpu_capability
 from ..utils.checkpoint import load_convmlp_checkpoint
+
+
+#: Fewest pixels (N * H * W) for which :class:`ChannelMLP` runs its Linear layers as
+#: oneDNN 1x1 convolutions on a CPU, per vector ISA of torch's kernels
+#: (:func:`mmconvmlp.utils.cpu_capability`); see docs/speed.md for the measurements.
+CONV_MIN_PIXELS = {'AVX512': 1024, 'AVX2': 1024}
+
+
+def default_conv_min_pixels() -> int:
+    """The measured :data:`CONV_MIN_PIXELS` entry of this CPU's ISA (AVX2's for
+    any ISA that is not AVX-512)."""
+    isa = cpu_capability().upper()
+    return CONV_MIN_PIXELS['AVX512' if isa.startswith('AVX512') else 'AVX2']
 
 
 class ChannelMLP(nn.Module):
     """Two-layer MLP over the last (channel) dimension: Linear -> GELU -> Linear.
 
-    On a CPU, a large 4-D (channels-last) input goes through each ``nn.Linear`` as a
-    1x1 convolution of the NCHW view of the same memory. oneDNN runs these GEMMs up to
-    1.8x faster than the BLAS call behind ``F.linear`` once there are a few thousand
-    pixels (ConvMLP-S at 800x1216: 15,200 and 3,800), and slower below about a
-    thousand (2 cores, torch 2.13). Same parameters, same result up to float rounding.
+    The GELU is the exact (erf) one, as in the original. On a CPU, a 4-D
+    channels-last input of at least ``conv_min_pixels`` pixels runs each
+    ``nn.Linear`` as a 1x1 convolution of the NCHW view of the same memory
+    (oneDNN), smaller ones through ``F.linear`` (BLAS): same parameters, same
+    function up to float rounding, whichever is faster at that size. Both routes
+    give the same result, so a model traced or exported at one size stays correct
+    at any other.
 
     Args:
         dims (int): Input and output channels.
         hidden_dims (int): Hidden channels.
+        conv_min_pixels (int, optional): Fewest pixels ``N * H * W`` for the 1x1
+            convolution route; 0 always takes it, a huge number never. None (the
+            default) uses the value measured for this CPU's ISA
+            (:data:`CONV_MIN_PIXELS`).
 
     Shape:
         (..., dims) -> (..., dims)
     """
 
-    # Fewest pixels (N * H * W) for which the 1x1-convolution route is taken.
-    min_conv_pixels = 1024
-
-    def __init__(self, dims: int, hidden_dims: int):
+    def __init__(self, dims: int, hidden_dims: int,
+                 conv_min_pixels: Optional[int] = None):
         super().__init__()
         self.fc1 = nn.Linear(dims, hidden_dims)
         self.fc2 = nn.Linear(hidden_dims, dims)
+        self.conv_min_pixels = (default_conv_min_pixels()
+                                if conv_min_pixels is None else int(conv_min_pixels))
 
     @staticmethod
     def _pointwise(x: torch.Tensor, fc: nn.Linear) -> torch.Tensor:
@@ -52,11 +72,14 @@ class ChannelMLP(nn.Module):
         return y.permute(0, 2, 3, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # Exact (erf) GELU, as in the original.
         if (x.dim() == 4 and x.device.type == 'cpu'
-                and x.shape[0] * x.shape[1] * x.shape[2] >= self.min_conv_pixels):
+                and x.shape[0] * x.shape[1] * x.shape[2] >= self.conv_min_pixels):
             return self._pointwise(F.gelu(self._pointwise(x, self.fc1)), self.fc2)
         return self.fc2(F.gelu(self.fc1(x)))
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _residual(x: torch.Tensor, branch: torch.Tensor) -> torch.Tensor:
@@ -81,20 +104,23 @@ class ConvMLPBlock(nn.Module):
         dims (int): Channels.
         mlp_ratio (float): Hidden width of the MLPs relative to ``dims``.
         drop_path_rate (float): Stochastic depth rate of both residual branches.
+            Defaults to 0.
+        conv_min_pixels (int, optional): See :class:`ChannelMLP`.
 
     Shape:
         (N, H, W, dims) -> (N, H, W, dims)
     """
 
-    def __init__(self, dims: int, mlp_ratio: float, drop_path_rate: float = 0.):
+    def __init__(self, dims: int, mlp_ratio: float, drop_path_rate: float = 0.,
+                 conv_min_pixels: Optional[int] = None):
         super().__init__()
         hidden = int(dims * mlp_ratio)
         self.norm1 = nn.LayerNorm(dims)
-        self.mlp1 = ChannelMLP(dims, hidden)
+        self.mlp1 = ChannelMLP(dims, hidden, conv_min_pixels)
         self.norm_dw = nn.LayerNorm(dims)
         self.dwconv = nn.Conv2d(dims, dims, 3, padding=1, groups=dims, bias=False)
         self.norm2 = nn.LayerNorm(dims)
-        self.mlp2 = ChannelMLP(dims, hidden)
+        self.mlp2 = ChannelMLP(dims, hidden, conv_min_pixels)
         self.drop_path = DropPath(drop_path_rate) if drop_path_rate > 0 else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -166,36 +192,115 @@ class ConvBottleneck(nn.Module):
         return _residual(x, self.layers(x))
 
 
+def _run(module: nn.Module, x: torch.Tensor, with_cp: bool) -> torch.Tensor:
+    """``module(x)``, through gradient checkpointing when asked and a graph is
+    recorded (same outputs and gradients, activations recomputed in backward)."""
+    if with_cp and module.training and torch.is_grad_enabled():
+        return cp.checkpoint(module, x, use_reentrant=False)
+    return module(x)
+
+
+class ConvTokenizer(Sequential):
+    """The stem: three conv3x3 - BN - ReLU (stride 2, 1, 1; no conv bias), then a
+    3x3 max-pool of stride 2.
+
+    Args:
+        in_channels (int): Image channels.
+        channels (int): Output channels (the first two convs have half as many).
+        norm_cfg (dict): The norm layers.
+        with_cp (bool): Gradient checkpointing of the whole stem. Defaults to False.
+
+    Shape:
+        (N, in_channels, H, W) -> (N, channels, ceil(H / 4), ceil(W / 4))
+    """
+
+    def __init__(self, in_channels: int, channels: int, norm_cfg: dict,
+                 with_cp: bool = False):
+        half = channels // 2
+        super().__init__(
+            ConvNormAct(in_channels, half, 3, norm_cfg, stride=2),
+            ConvNormAct(half, half, 3, norm_cfg),
+            ConvNormAct(half, channels, 3, norm_cfg),
+            nn.MaxPool2d(3, stride=2, padding=1),
+        )
+        self.with_cp = with_cp
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.with_cp and self.training and torch.is_grad_enabled():
+            return cp.checkpoint(super().forward, x, use_reentrant=False)
+        return super().forward(x)
+
+
 class ConvStage(nn.Module):
     """Conv bottlenecks at the stem width, then a stride-2 conv3x3 (with bias).
 
+    Args:
+        num_blocks (int): Bottlenecks.
+        channels (int): Input (stem) channels.
+        hidden_channels (int): Width inside the bottlenecks.
+        out_channels (int): Channels after the downsampling conv.
+        norm_cfg (dict): The norm layers.
+        with_cp (bool): Gradient checkpointing of each bottleneck. Defaults to False.
+
     Shape:
-        (N, C, H, W) -> (N, out_channels, ceil(H/2), ceil(W/2))
+        (N, channels, H, W) -> (N, out_channels, ceil(H / 2), ceil(W / 2))
     """
 
     def __init__(self, num_blocks: int, channels: int, hidden_channels: int,
-                 out_channels: int, norm_cfg: dict):
+                 out_channels: int, norm_cfg: dict, with_cp: bool = False):
         super().__init__()
         self.blocks = ModuleList(
             [ConvBottleneck(channels, hidden_channels, norm_cfg) for _ in range(num_blocks)])
         self.downsample = nn.Conv2d(channels, out_channels, 3, stride=2, padding=1)
+        self.with_cp = with_cp
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for block in self.blocks:
+            x = _run(block, x, self.with_cp)
+        return self.downsample(x)
 
 
 class MLPStage(nn.Module):
-    """Conv-MLP blocks, then optionally a stride-2 conv3x3 (with bias) to the next width.
+    """Conv-MLP blocks, then optionally a stride-2 conv3x3 (with bias) to the next
+    width.
+
+    Takes and returns NCHW tensors; the blocks run on the (N, H, W, C) view, which
+    costs no copy when the input is in ``channels_last`` memory format (as
+    :class:`ConvMLP` keeps it).
+
+    Args:
+        num_blocks (int): Conv-MLP blocks.
+        dims (int): Channels of the blocks.
+        mlp_ratio (float): Hidden width of the channel MLPs relative to ``dims``.
+        drop_path_rates (Sequence[float]): Stochastic depth rate of each block.
+        out_dims (int, optional): Channels after the downsampling conv; None for a
+            stage without one.
+        with_cp (bool): Gradient checkpointing of each block. Defaults to False.
+        conv_min_pixels (int, optional): See :class:`ChannelMLP`.
 
     Shape:
-        (N, H, W, dims) -> (N, ceil(H/2), ceil(W/2), out_dims), or unchanged without
-        downsampling.
+        (N, dims, H, W) -> (N, out_dims, ceil(H / 2), ceil(W / 2)), or unchanged
+        without downsampling.
     """
 
     def __init__(self, num_blocks: int, dims: int, mlp_ratio: float,
-                 drop_path_rates: Sequence[float], out_dims: Optional[int]):
+                 drop_path_rates: Sequence[float], out_dims: Optional[int],
+                 with_cp: bool = False, conv_min_pixels: Optional[int] = None):
         super().__init__()
-        self.blocks = ModuleList(
-            [ConvMLPBlock(dims, mlp_ratio, dpr) for dpr in drop_path_rates[:num_blocks]])
+        self.blocks = ModuleList([
+            ConvMLPBlock(dims, mlp_ratio, dpr, conv_min_pixels)
+            for dpr in drop_path_rates[:num_blocks]
+        ])
         self.downsample = (
             nn.Conv2d(dims, out_dims, 3, stride=2, padding=1) if out_dims is not None else None)
+        self.with_cp = with_cp
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.permute(0, 2, 3, 1).contiguous()  # a view when x is channels_last
+        for block in self.blocks:
+            x = _run(block, x, self.with_cp)
+        x = x.permute(0, 3, 1, 2)  # NCHW view of channels-last memory
+        return self.downsample(x) if self.downsample is not None else x
 
 
 @MODELS.register_module()
@@ -232,13 +337,18 @@ class ConvMLP(BaseModule):
             also the MLP stages 0, 1 and 2. -1 freezes nothing. Defaults to -1.
         norm_eval (bool): Keep all BatchNorm layers in eval mode while training (frozen
             running statistics). Defaults to False.
-        with_cp (bool): Gradient checkpointing of every block (same outputs and
-            gradients, less activation memory, more compute). Defaults to False.
-        drop_path_rate (float): Largest stochastic depth rate. As in the original, the
-            rates run ``linspace(0, drop_path_rate, depth)`` inside each MLP stage
-            separately. Defaults to 0.1.
+        with_cp (bool): Gradient checkpointing of the stem and of every block (same
+            outputs and gradients, less activation memory, more compute); sets the
+            ``with_cp`` of every stage. Defaults to False.
+        drop_path_rate (float): Largest stochastic depth rate, in [0, 1). As in the
+            original, the rates run ``linspace(0, drop_path_rate, depth)`` inside each
+            MLP stage separately. Defaults to 0.1.
         norm_cfg (dict): Norm layers of the stem and conv stage.
             Defaults to ``dict(type='BN', requires_grad=True)``.
+        conv_min_pixels (int, optional): Fewest pixels (N * H * W) for which the
+            channel MLPs run as oneDNN 1x1 convolutions on a CPU instead of BLAS
+            ``F.linear``; the same function either way. None uses the value
+            measured for this CPU's ISA (:data:`CONV_MIN_PIXELS`). Defaults to None.
         init_cfg (dict | list[dict], optional): Initialisation. ``None`` gives the
             original scheme (Linear trunc-normal std 0.02, Conv2d Kaiming fan-out,
             norms 1/0). ``dict(type='Pretrained', checkpoint=PATH_OR_URL,
@@ -250,12 +360,17 @@ class ConvMLP(BaseModule):
 
     Raises:
         ValueError: An unknown ``arch`` name, an arch dict with missing or malformed
-            keys, an out-of-range ``out_indices`` or ``frozen_stages``, or (in
-            ``forward``) an input that is not ``(N, in_channels, H, W)``.
+            keys, ``in_channels`` or ``stem_channels`` below 1, ``out_indices`` that
+            are not ints in range, ``frozen_stages`` out of range, ``drop_path_rate``
+            outside [0, 1), or (in ``forward``) an input that is not a non-empty
+            ``(N, in_channels, H, W)`` tensor of the weights' dtype.
 
     Attributes:
         out_channels (tuple[int]): Channels of each returned map.
         out_strides (tuple[int]): Stride of each returned map relative to the input.
+        feature_info (list[dict]): For every output (all four, whether returned or
+            not): ``num_chs``, ``reduction`` (stride) and ``module`` (the stage it is
+            taken after), as in timm.
     """
 
     arch_zoo: Dict[str, dict] = {
@@ -270,8 +385,13 @@ class ConvMLP(BaseModule):
             dims=[192, 384, 768], mlp_ratios=[3, 3, 3])),
     }
     arch_keys = ('stem_channels', 'num_conv_blocks', 'depths', 'dims', 'mlp_ratios')
-    num_outputs = 4
-    num_stages = 5  # stem, conv stage, 3 MLP stages (for frozen_stages)
+    # The stages in order (frozen_stages counts them), and the outputs of the
+    # original detection/segmentation wrappers: (stage an output is taken after,
+    # its stride). MLP stage 1 is not tapped.
+    stage_names = ('stem', 'conv_stage', 'stages.0', 'stages.1', 'stages.2')
+    output_taps = (('stem', 4), ('conv_stage', 8), ('stages.0', 16), ('stages.2', 32))
+    num_outputs = len(output_taps)
+    num_stages = len(stage_names)
 
     def __init__(self,
                  arch: Union[str, dict] = 's',
@@ -282,6 +402,7 @@ class ConvMLP(BaseModule):
                  with_cp: bool = False,
                  drop_path_rate: float = 0.1,
                  norm_cfg: dict = dict(type='BN', requires_grad=True),
+                 conv_min_pixels: Optional[int] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None,
                  pretrained: Optional[str] = None):
         if pretrained is not None:
@@ -303,6 +424,16 @@ class ConvMLP(BaseModule):
         depths = self.arch_settings['depths']
         dims = self.arch_settings['dims']
         mlp_ratios = self.arch_settings['mlp_ratios']
+        if not _is_int(in_channels) or in_channels < 1:
+            raise ValueError(f'ConvMLP: in_channels must be an int >= 1, got {in_channels!r}')
+        if not _is_int(frozen_stages) or not -1 <= frozen_stages < self.num_stages:
+            raise ValueError(f'ConvMLP: frozen_stages must be an int in '
+                             f'[-1, {self.num_stages - 1}], got {frozen_stages!r}')
+        if (isinstance(drop_path_rate, bool) or not isinstance(drop_path_rate, (int, float))
+                or not 0 <= drop_path_rate < 1):
+            raise ValueError('ConvMLP: drop_path_rate must be a number in [0, 1), got '
+                             f'{drop_path_rate!r}')
+        self.out_indices = self._parse_out_indices(out_indices)
 
         self.in_channels = in_channels
         self.frozen_stages = frozen_stages
@@ -310,45 +441,44 @@ class ConvMLP(BaseModule):
         self.with_cp = with_cp
         self.drop_path_rate = drop_path_rate
 
-        if not -1 <= frozen_stages <= self.num_stages - 1:
-            raise ValueError(f'ConvMLP: frozen_stages must be in [-1, {self.num_stages - 1}], '
-                             f'got {frozen_stages}')
-        if isinstance(out_indices, int):
-            out_indices = [out_indices]
-        if not isinstance(out_indices, Sequence) or len(out_indices) == 0:
-            raise ValueError('ConvMLP: out_indices must be an int or a non-empty sequence '
-                             f'of ints, got {out_indices!r}')
-        indices = []
-        for i in out_indices:
-            if not -self.num_outputs <= i < self.num_outputs:
-                raise ValueError(f'ConvMLP: out_indices must be in [-{self.num_outputs}, '
-                                 f'{self.num_outputs - 1}], got {list(out_indices)}')
-            indices.append(i % self.num_outputs)
-        self.out_indices = tuple(sorted(set(indices)))
-
-        h = stem_channels // 2
-        self.stem = Sequential(
-            ConvNormAct(in_channels, h, 3, norm_cfg, stride=2),
-            ConvNormAct(h, h, 3, norm_cfg),
-            ConvNormAct(h, stem_channels, 3, norm_cfg),
-            nn.MaxPool2d(3, stride=2, padding=1),
-        )
+        self.stem = ConvTokenizer(in_channels, stem_channels, norm_cfg, with_cp)
         self.conv_stage = ConvStage(self.arch_settings['num_conv_blocks'], stem_channels,
-                                    dims[0], dims[0], norm_cfg)
+                                    dims[0], dims[0], norm_cfg, with_cp)
         self.stages = ModuleList()
         for i, depth in enumerate(depths):
-            dpr = torch.linspace(0, drop_path_rate, depth).tolist()
+            dpr = torch.linspace(0, drop_path_rate, depth, device='cpu').tolist()
             out_dims = dims[i + 1] if i + 1 < len(depths) else None
-            self.stages.append(MLPStage(depth, dims[i], mlp_ratios[i], dpr, out_dims))
+            self.stages.append(MLPStage(depth, dims[i], mlp_ratios[i], dpr, out_dims,
+                                        with_cp, conv_min_pixels))
 
-        all_channels = (stem_channels, dims[0], dims[1], dims[2])
-        all_strides = (4, 8, 16, 32)
-        self.out_channels = tuple(all_channels[i] for i in self.out_indices)
-        self.out_strides = tuple(all_strides[i] for i in self.out_indices)
+        channels = dict(zip(self.stage_names, (stem_channels, dims[0], dims[1], dims[2],
+                                               dims[2])))
+        self.feature_info = [dict(num_chs=channels[name], reduction=stride, module=name)
+                             for name, stride in self.output_taps]
+        self.out_channels = tuple(self.feature_info[i]['num_chs'] for i in self.out_indices)
+        self.out_strides = tuple(self.feature_info[i]['reduction'] for i in self.out_indices)
+        # Stage position -> whether its output is returned.
+        taps = {name for i, (name, _) in enumerate(self.output_taps) if i in self.out_indices}
+        self._returned = tuple(name in taps for name in self.stage_names)
 
         self._freeze_stages()
 
     # ------------------------------------------------------------------ config
+    @classmethod
+    def _parse_out_indices(cls, out_indices) -> Tuple[int, ...]:
+        """Sorted, de-duplicated, non-negative output indices."""
+        if _is_int(out_indices):
+            out_indices = [out_indices]
+        if (isinstance(out_indices, (str, bytes)) or not isinstance(out_indices, Sequence)
+                or len(out_indices) == 0 or not all(_is_int(i) for i in out_indices)):
+            raise ValueError('ConvMLP: out_indices must be an int or a non-empty sequence '
+                             f'of ints, got {out_indices!r}')
+        n = cls.num_outputs
+        if not all(-n <= i < n for i in out_indices):
+            raise ValueError(f'ConvMLP: out_indices must be in [-{n}, {n - 1}], got '
+                             f'{list(out_indices)}')
+        return tuple(sorted({i % n for i in out_indices}))
+
     @classmethod
     def _parse_arch(cls, arch: Union[str, dict]) -> dict:
         if isinstance(arch, str):
@@ -371,57 +501,51 @@ class ConvMLP(BaseModule):
             if not isinstance(settings[k], Sequence) or len(settings[k]) != 3:
                 raise ValueError(f'ConvMLP: arch[{k!r}] must have 3 entries (one per MLP '
                                  f'stage), got {settings[k]!r}')
+        for k in ('stem_channels', 'num_conv_blocks'):
+            if not _is_int(settings[k]) or settings[k] < 1:
+                raise ValueError(f'ConvMLP: arch[{k!r}] must be an int >= 1, got '
+                                 f'{settings[k]!r}')
         if settings['stem_channels'] % 2:
             raise ValueError('ConvMLP: arch["stem_channels"] must be even, got '
                              f'{settings["stem_channels"]}')
         return settings
 
     # --------------------------------------------------------------- forward
-    def _run(self, module: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and self.training and torch.is_grad_enabled():
-            return cp.checkpoint(module, x, use_reentrant=False)
-        return module(x)
-
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """Compute the feature maps.
 
         Args:
-            x (Tensor): Images, shape (N, in_channels, H, W), any H and W.
+            x (Tensor): Images, shape (N, in_channels, H, W), any N, H, W >= 1, of
+                the weights' dtype (any float dtype under autocast).
 
         Returns:
             tuple[Tensor]: One map per ``out_indices`` entry, shape
             (N, out_channels[i], ceil(H / out_strides[i]), ceil(W / out_strides[i]))
             (rounding up at every stride-2 step). The maps are contiguous NCHW
             tensors: MMCV's CPU ops (``RoIAlign``, ...) read their input's memory as
-            NCHW and give wrong results for ``channels_last`` tensors.
+            NCHW.
 
         Raises:
-            ValueError: ``x`` is not 4-D or has a channel count other than ``in_channels``.
+            ValueError: ``x`` is not 4-D, has a channel count other than
+                ``in_channels``, no pixels or images, or another dtype than the
+                weights outside autocast (e.g. uint8 images).
         """
-        if x.dim() != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(f'ConvMLP expects images of shape (N, {self.in_channels}, H, W), '
-                             f'got a tensor of shape {tuple(x.shape)}')
+        if x.dim() != 4 or x.shape[1] != self.in_channels or x.numel() == 0:
+            raise ValueError(f'ConvMLP expects images of shape (N, {self.in_channels}, H, W) '
+                             f'with N, H, W >= 1, got a tensor of shape {tuple(x.shape)}')
+        weight = self.stem[0].conv.weight
+        if x.dtype != weight.dtype and not torch.is_autocast_enabled(x.device.type):
+            raise ValueError(f'ConvMLP expects images of its weights\' dtype {weight.dtype} '
+                             f'(float images, normalised by the data preprocessor), got '
+                             f'dtype {x.dtype}')
         # Channels-last end to end: the convs run in oneDNN's preferred layout and the
         # MLP stages need (N, H, W, C) anyway, so no layout change costs a copy.
         x = x.contiguous(memory_format=torch.channels_last)
         outs = []
-        x = self._run(self.stem, x)
-        if 0 in self.out_indices:
-            outs.append(x.contiguous())
-        for block in self.conv_stage.blocks:
-            x = self._run(block, x)
-        x = self.conv_stage.downsample(x)
-        if 1 in self.out_indices:
-            outs.append(x.contiguous())
-        x = x.permute(0, 2, 3, 1).contiguous()  # a view when x is channels_last
-        for i, stage in enumerate(self.stages):
-            for block in stage.blocks:
-                x = self._run(block, x)
-            if stage.downsample is not None:
-                x = stage.downsample(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1).contiguous()
-            # Taps of the original: MLP stage 0 and MLP stage 2 (stage 1 is not returned).
-            if (i == 0 and 2 in self.out_indices) or (i == 2 and 3 in self.out_indices):
-                outs.append(x.permute(0, 3, 1, 2).contiguous())
+        for stage, returned in zip(self._stage_modules(), self._returned):
+            x = stage(x)
+            if returned:
+                outs.append(x.contiguous())
         return tuple(outs)
 
     # ------------------------------------------------------- train / freeze
@@ -461,6 +585,6 @@ class ConvMLP(BaseModule):
             load_convmlp_checkpoint(
                 self, cfg['checkpoint'], prefix=cfg.get('prefix'),
                 map_location=cfg.get('map_location', 'cpu'))
-            self._is_init = True
+            self.is_init = True  # BaseModule's flag: not initialised again
             return
         super().init_weights()

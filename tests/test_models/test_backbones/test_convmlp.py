@@ -88,13 +88,13 @@ def test_bad_arch(arch, match):
 def test_bad_out_indices_and_frozen_stages():
     with pytest.raises(ValueError, match=r'out_indices must be in \[-4, 3\]'):
         ConvMLP('s', out_indices=(0, 4))
-    with pytest.raises(ValueError, match=r'frozen_stages must be in \[-1, 4\]'):
+    with pytest.raises(ValueError, match=r'frozen_stages must be an int in \[-1, 4\]'):
         ConvMLP('s', frozen_stages=5)
 
 
 @pytest.mark.parametrize('shape', [(3, 64, 64), (1, 1, 64, 64), (1, 4, 64, 64)])
 def test_bad_input(shape):
-    with pytest.raises(ValueError, match=r'expects images of shape \(N, 3, H, W\), got'):
+    with pytest.raises(ValueError, match=r'expects images of shape \(N, 3, H, W\) with N, H, W >= 1, got'):
         ConvMLP('s')(torch.randn(*shape))
 
 
@@ -111,14 +111,16 @@ def test_same_function_as_original(arch):
         torch.testing.assert_close(g, e, rtol=1e-4, atol=1e-4)
 
 
-# 260x300: 33x38 = 1254 pixels at stride 8, so MLP stage 0 takes the 1x1-conv route and
-# the later stages the Linear route (ChannelMLP.min_conv_pixels = 1024).
+# conv_min_pixels: 0 sends every channel MLP through the 1x1 convolution, 10**9 none;
+# 1024 splits a 260x300 image (MLP stage 0 has 33x38 = 1254 pixels, the later ones
+# fewer) between both routes.
+@pytest.mark.parametrize('conv_min_pixels', [0, 1024, 10**9])
 @pytest.mark.parametrize('grad', [False, True], ids=['no_grad', 'grad'])
-def test_fast_paths_same_function_as_original(grad):
+def test_fast_paths_same_function_as_original(grad, conv_min_pixels):
     """Folded eval BatchNorms, both ChannelMLP routes, in-place (no_grad) and
     out-of-place (grad) residuals: all compute the reference's function in fp32."""
     ref = ReferenceConvMLP('s').randomize(seed=2).eval()
-    model = _load_reference(ConvMLP('s'), ref).eval()
+    model = _load_reference(ConvMLP('s', conv_min_pixels=conv_min_pixels), ref).eval()
     x = torch.randn(1, 3, 260, 300)
     with torch.set_grad_enabled(grad):
         expected, got = ref(x), model(x)
@@ -353,6 +355,84 @@ def test_outputs_are_contiguous_nchw_for_mmcv_ops():
     rois = torch.tensor([[0., 8., 4., 90., 70.]])
     reference = roi_align(outs[1].clone(memory_format=torch.contiguous_format), rois)
     assert torch.equal(roi_align(outs[1], rois), reference)
-    # The failure this guards against: the same op on a channels-last copy differs.
-    channels_last = outs[1].contiguous(memory_format=torch.channels_last)
-    assert not torch.allclose(roi_align(channels_last, rois), reference)
+
+
+def test_feature_info_table_names_the_stage_of_each_output():
+    model = ConvMLP('l', out_indices=(1, 3))
+    assert model.feature_info == [
+        dict(num_chs=96, reduction=4, module='stem'),
+        dict(num_chs=192, reduction=8, module='conv_stage'),
+        dict(num_chs=384, reduction=16, module='stages.0'),
+        dict(num_chs=768, reduction=32, module='stages.2'),
+    ]
+    assert model.out_channels == (192, 768) and model.out_strides == (8, 32)
+
+
+def test_each_stage_runs_on_its_own():
+    """The stages chained by hand give the backbone's outputs (taps after the
+    stem, the conv stage, MLP stage 0 and MLP stage 2)."""
+    model = ConvMLP('s').eval()
+    x = torch.randn(1, 3, 64, 96)
+    with torch.no_grad():
+        outs = model(x)
+        stem = model.stem(x)
+        conv = model.conv_stage(stem)
+        mlp0 = model.stages[0](conv)
+        mlp2 = model.stages[2](model.stages[1](mlp0))
+    assert [tuple(t.shape) for t in (stem, conv, mlp0, mlp2)] == [
+        (1, 64, 16, 24), (1, 128, 8, 12), (1, 256, 4, 6), (1, 512, 2, 3)]
+    for got, expected in zip(outs, (stem, conv, mlp0, mlp2)):
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_with_cp_is_set_on_every_stage():
+    model = ConvMLP('s', with_cp=True)
+    assert [m.with_cp for m in model._stage_modules()] == [True] * 5
+    assert not any(m.with_cp for m in ConvMLP('s')._stage_modules())
+
+
+def test_conv_route_default_follows_the_isa(monkeypatch):
+    from mmconvmlp.models.backbones import convmlp
+    for isa, key in (('AVX512', 'AVX512'), ('AVX2', 'AVX2'), ('DEFAULT', 'AVX2')):
+        monkeypatch.setattr(convmlp, 'cpu_capability', lambda isa=isa: isa)
+        mlp = ConvMLP('s').stages[0].blocks[0].mlp1
+        assert mlp.conv_min_pixels == convmlp.CONV_MIN_PIXELS[key]
+    assert ConvMLP('s', conv_min_pixels=7).stages[2].blocks[0].mlp2.conv_min_pixels == 7
+
+
+@pytest.mark.parametrize('kwargs, match', [
+    (dict(in_channels=0), 'in_channels must be an int >= 1, got 0'),
+    (dict(in_channels=2.5), 'in_channels must be an int >= 1'),
+    (dict(arch=dict(stem_channels=0, num_conv_blocks=2, depths=[2, 4, 2],
+                    dims=[128, 256, 512], mlp_ratios=2)),
+     "arch\\['stem_channels'\\] must be an int >= 1, got 0"),
+    (dict(drop_path_rate=2.0), r'drop_path_rate must be a number in \[0, 1\), got 2.0'),
+    (dict(drop_path_rate=-0.1), r'drop_path_rate must be a number in \[0, 1\)'),
+    (dict(out_indices='0'), "out_indices must be an int or a non-empty sequence of "
+                            "ints, got '0'"),
+    (dict(out_indices=[0, 1.0]), 'out_indices must be an int or a non-empty sequence'),
+    (dict(frozen_stages=True), 'frozen_stages must be an int'),
+])
+def test_bad_arguments_raise_value_error(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ConvMLP(**kwargs)
+
+
+@pytest.mark.parametrize('x, match', [
+    (torch.zeros(1, 3, 0, 0), r'with N, H, W >= 1, got a tensor of shape \(1, 3, 0, 0\)'),
+    (torch.zeros(0, 3, 32, 32), r'got a tensor of shape \(0, 3, 32, 32\)'),
+    (torch.zeros(1, 3, 32, 32, dtype=torch.uint8),
+     "weights' dtype torch.float32 .* got dtype torch.uint8"),
+    (torch.zeros(1, 3, 32, 32, dtype=torch.float64),
+     "weights' dtype torch.float32 .* got dtype torch.float64"),
+])
+def test_bad_inputs_raise_value_error(x, match):
+    with pytest.raises(ValueError, match=match):
+        ConvMLP('s')(x)
+
+
+def test_float64_input_runs_in_float64():
+    model = ConvMLP('s').double().eval()
+    with torch.no_grad():
+        outs = model(torch.rand(1, 3, 32, 32, dtype=torch.float64))
+    assert all(o.dtype == torch.float64 for o in outs)
