@@ -23,14 +23,16 @@ def repo_root() -> str:
 @pytest.fixture(scope='session')
 def tool_main():
     """``tool_main(name, argv)`` runs ``tools/<name>.py``'s ``main`` in this process,
-    as its ``__main__`` block does, and returns the exit status."""
+    as its ``__main__`` block does, and returns the exit status. ``name`` may
+    name a subfolder: ``'analysis_tools/get_flops'``."""
     from mmconvmlp.utils import run_tool
     modules = {}
 
     def run(name: str, argv) -> int:
         if name not in modules:
             path = osp.join(REPO, 'tools', f'{name}.py')
-            spec = importlib.util.spec_from_file_location(f'_tool_{name}', path)
+            module_name = '_tool_' + name.replace('/', '_')
+            spec = importlib.util.spec_from_file_location(module_name, path)
             module = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)
             modules[name] = module
