@@ -72,20 +72,10 @@ class LossCurveHook(Hook):
         """
         if not self.history:
             return None
-        import matplotlib
-        matplotlib.use('Agg')  # no display on a training machine
-        import matplotlib.pyplot as plt
-        import numpy as np
-        fig, ax = plt.subplots(figsize=(8, 5))
+        from mmconvmlp.utils.curves import draw_curve, new_figure
+        fig, plt, ax = new_figure()
         for key, values in self.history.items():
-            line, = ax.plot(self.iters[key], values, lw=0.8, alpha=0.35)
-            if len(values) >= self.smooth > 1:
-                kernel = np.ones(self.smooth) / self.smooth
-                smoothed = np.convolve(values, kernel, mode='valid')
-                ax.plot(self.iters[key][self.smooth - 1:], smoothed, color=line.get_color(),
-                        lw=1.8, label=f'{key} (mean of {self.smooth})')
-            else:
-                line.set_label(key)
+            draw_curve(ax, self.iters[key], values, key, self.smooth)
         ax.set_xlabel('iteration')
         ax.set_ylabel('loss')
         ax.set_yscale('log')
