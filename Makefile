@@ -12,6 +12,10 @@ DEMO_DATA_maskrcnn := coco
 DEMO_DATA_semfpn := ade20k
 DEMO_CONFIG = $(DEMO_CONFIG_$(MODEL))
 DEMO_DIR ?= work_dirs/demo_$(MODEL)
+# A photograph outside the demo dataset (scikit-image's stereo pair, which
+# mmconvmlp.testing.data does not use), for the last step of the demo.
+DEMO_PHOTO_CMD := import os, skimage.data; \
+    print(os.path.join(os.path.dirname(skimage.data.__file__), 'motorcycle_left.png'))
 
 .PHONY: setup test test-slow demo benchmark clean
 
@@ -26,8 +30,9 @@ test: setup
 test-slow: setup
 	$(PY) -m pytest tests -m slow -q || [ $$? -eq 5 ]
 
-# The main job on generated data: data -> tools/train.py -> tools/test.py (metrics),
-# with the loss curve and drawn predictions left in $(DEMO_DIR).
+# The main job on generated data: data -> tools/train.py -> tools/test.py (metrics)
+# -> tools/infer.py on a real photograph, with the loss curve and drawn predictions
+# left in $(DEMO_DIR).
 demo: setup
 	@if [ -z "$(DEMO_CONFIG)" ]; then \
 	    echo "MODEL must be retinanet, maskrcnn or semfpn, got '$(MODEL)'"; exit 2; fi
@@ -35,8 +40,10 @@ demo: setup
 	$(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_DIR)
 	$(PY) tools/test.py $(DEMO_CONFIG) "$$(cat $(DEMO_DIR)/last_checkpoint)" \
 	    --work-dir $(DEMO_DIR) --show-dir $(DEMO_DIR)/predictions
+	$(PY) tools/infer.py $(DEMO_CONFIG) "$$(cat $(DEMO_DIR)/last_checkpoint)" \
+	    "$$($(PY) -c "$(DEMO_PHOTO_CMD)")" --out-dir $(DEMO_DIR)/photo
 	@echo "Loss curve: $(DEMO_DIR)/loss_curve.png; predictions drawn on the val images:" \
-	    "$(DEMO_DIR)/predictions/"
+	    "$(DEMO_DIR)/predictions/; on a photograph: $(DEMO_DIR)/photo/vis/"
 
 benchmark: setup
 	$(PY) tools/analysis_tools/benchmark.py $(ARGS)
