@@ -10,7 +10,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmconvmlp.testing.tiny_datasets import make_ade20k, make_coco
+from mmconvmlp.testing.data import generate_tiny_ade20k, generate_tiny_coco
 from mmconvmlp.utils import (ToolError, check_neck_channels, register_safe_globals,
                              safe_globals_for_mmengine_checkpoints, setup_amp,
                              setup_launcher)
@@ -59,12 +59,13 @@ def config(name):
 
 @pytest.fixture(scope='module')
 def coco_root(tmp_path_factory):
-    return make_coco(str(tmp_path_factory.mktemp('data') / 'coco'))
+    return generate_tiny_coco(str(tmp_path_factory.mktemp('data') / 'coco'))
 
 
 @pytest.fixture(scope='module')
 def ade_root(tmp_path_factory):
-    return make_ade20k(str(tmp_path_factory.mktemp('data') / 'ADEChallengeData2016'))
+    root = tmp_path_factory.mktemp('data') / 'ADEChallengeData2016'
+    return generate_tiny_ade20k(str(root))
 
 
 # ------------------------------------------------------------ COCO, RetinaNet
