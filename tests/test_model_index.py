@@ -25,11 +25,15 @@ MODELS = {m['Name']: m for meta in metafiles() for m in meta['Models']}
 
 
 def test_index_lists_every_paper_config():
-    configs = sorted(osp.splitext(osp.basename(p))[0]
-                     for p in glob.glob(osp.join(REPO, 'configs', '*.py')))
+    configs = sorted(
+        osp.splitext(osp.basename(p))[0]
+        for p in glob.glob(osp.join(REPO, 'configs', '*.py')))
     assert sorted(MODELS) == configs and len(configs) == 9
-    collections = {c['Name']: c for meta in metafiles()
-                   for c in meta['Collections']}
+    collections = {
+        c['Name']: c
+        for meta in metafiles()
+        for c in meta['Collections']
+    }
     for collection in collections.values():
         assert collection['Paper']['URL'] == 'https://arxiv.org/abs/2109.04454'
         assert collection['Code']['URL'].startswith('https://github.com/')

@@ -24,39 +24,55 @@ warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 # Runs from a clone without installing the package, too.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import DictAction  # noqa: E402
+from mmengine.config import DictAction
 
-from mmconvmlp.utils import (ToolError, check_file, load_config,  # noqa: E402
+from mmconvmlp.utils import (ToolError, check_file, load_config,
                              register_safe_globals, run_tool)
-from mmconvmlp.utils.inference import (build_inferencer,  # noqa: E402
-                                       check_checkpoint_fits, collect_inputs,
-                                       inference_summary, run_inference)
+from mmconvmlp.utils.inference import (build_inferencer, check_checkpoint_fits,
+                                       collect_inputs, inference_summary,
+                                       run_inference)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Draw and save the predictions of a detector or '
         'segmentor checkpoint on images, folders of images and videos.')
-    parser.add_argument('config', help='config file the checkpoint was '
-                        'trained with')
-    parser.add_argument('checkpoint', help='checkpoint file (path or URL)')
-    parser.add_argument('inputs', nargs='+', metavar='INPUT',
-                        help='image files, folders (their images and videos) '
-                        'and video files')
-    parser.add_argument('--out-dir', default='outputs',
-                        help='where vis/ and preds/ are written '
-                        '(default: outputs)')
-    parser.add_argument('--device', help='cpu, cuda or cuda:N (default: '
-                        'cuda when there is a GPU, else cpu)')
-    parser.add_argument('--score-thr', type=float, default=0.3,
-                        help='detections below this score are not drawn; '
-                        'the JSON files keep all (default: 0.3)')
-    parser.add_argument('--batch-size', type=int, default=1,
-                        help='images or video frames per forward pass')
-    parser.add_argument('--no-progress', action='store_true',
-                        help='no progress bars')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        'config', help='config file the checkpoint was '
+        'trained with')
+    parser.add_argument('checkpoint', help='checkpoint file (path or URL)')
+    parser.add_argument(
+        'inputs',
+        nargs='+',
+        metavar='INPUT',
+        help='image files, folders (their images and videos) '
+        'and video files')
+    parser.add_argument(
+        '--out-dir',
+        default='outputs',
+        help='where vis/ and preds/ are written '
+        '(default: outputs)')
+    parser.add_argument(
+        '--device',
+        help='cpu, cuda or cuda:N (default: '
+        'cuda when there is a GPU, else cpu)')
+    parser.add_argument(
+        '--score-thr',
+        type=float,
+        default=0.3,
+        help='detections below this score are not drawn; '
+        'the JSON files keep all (default: 0.3)')
+    parser.add_argument(
+        '--batch-size',
+        type=int,
+        default=1,
+        help='images or video frames per forward pass')
+    parser.add_argument(
+        '--no-progress', action='store_true', help='no progress bars')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
         help='override settings of the config, key=value pairs')
     return parser.parse_args(argv)
 
@@ -86,12 +102,17 @@ def main(argv: Optional[List[str]] = None) -> dict:
     inferencer = build_inferencer(cfg, args.checkpoint, args.device)
     unused = check_checkpoint_fits(inferencer.model, args.checkpoint)
     if unused:
-        print(f'warning: {len(unused)} tensors of the checkpoint belong to '
-              f'no layer of the model (e.g. {unused[0]}); ignored',
-              file=sys.stderr)
-    summary = run_inference(inferencer, sources, args.out_dir,
-                            args.batch_size, args.score_thr,
-                            show_progress=not args.no_progress)
+        print(
+            f'warning: {len(unused)} tensors of the checkpoint belong to '
+            f'no layer of the model (e.g. {unused[0]}); ignored',
+            file=sys.stderr)
+    summary = run_inference(
+        inferencer,
+        sources,
+        args.out_dir,
+        args.batch_size,
+        args.score_thr,
+        show_progress=not args.no_progress)
     print(inference_summary(summary, args.out_dir))
     return summary
 

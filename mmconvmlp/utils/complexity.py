@@ -111,14 +111,23 @@ class ModelComplexity:
 
     def to_dict(self) -> dict:
         """JSON-ready fields, with ``mparams``, ``gmacs`` and ``gflops``."""
-        return dict(name=self.name, model_type=self.model_type,
-                    input_shape=list(self.input_shape), params=self.params,
-                    macs=self.macs, mparams=self.mparams, gmacs=self.gmacs,
-                    gflops=self.gflops,
-                    parts=[dict(name=p.name, params=p.params, macs=p.macs)
-                           for p in self.parts],
-                    ops=dict(self.ops), uncounted_ops=dict(self.uncounted_ops),
-                    num_rois=self.num_rois, fold_bn=self.fold_bn)
+        return dict(
+            name=self.name,
+            model_type=self.model_type,
+            input_shape=list(self.input_shape),
+            params=self.params,
+            macs=self.macs,
+            mparams=self.mparams,
+            gmacs=self.gmacs,
+            gflops=self.gflops,
+            parts=[
+                dict(name=p.name, params=p.params, macs=p.macs)
+                for p in self.parts
+            ],
+            ops=dict(self.ops),
+            uncounted_ops=dict(self.uncounted_ops),
+            num_rois=self.num_rois,
+            fold_bn=self.fold_bn)
 
 
 def build_model_from_config(cfg: Config) -> nn.Module:
@@ -162,10 +171,11 @@ def synthetic_batch(model: nn.Module, codebase: str,
     h, w = shape
     g = torch.Generator().manual_seed(0)
     img = torch.randint(0, 256, (3, h, w), dtype=torch.uint8, generator=g)
-    sample = Sample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w),
-                                  scale_factor=(1., 1.)))
-    data = model.data_preprocessor(dict(inputs=[img], data_samples=[sample]),
-                                   False)
+    sample = Sample(
+        metainfo=dict(
+            img_shape=(h, w), ori_shape=(h, w), scale_factor=(1., 1.)))
+    data = model.data_preprocessor(
+        dict(inputs=[img], data_samples=[sample]), False)
     return data['inputs'], data['data_samples']
 
 
@@ -234,8 +244,8 @@ def _called_as_modules(model: nn.Module) -> Iterator[None]:
 def _rois_counter(model: nn.Module) -> Iterator[list]:
     """Record the RoIs a two-stage detector's box branch runs on."""
     seen: list = []
-    extractor = getattr(getattr(model, 'roi_head', None),
-                        'bbox_roi_extractor', None)
+    extractor = getattr(
+        getattr(model, 'roi_head', None), 'bbox_roi_extractor', None)
     if extractor is None:
         yield seen
         return
@@ -274,9 +284,10 @@ def count_complexity(model: nn.Module,
     """
     from mmengine.analysis import FlopAnalyzer, parameter_count
 
-    forward = functools.partial(model.forward, data_samples=data_samples,
-                                mode='tensor')
-    unfold = contextlib.nullcontext() if fold_bn else unfolded_batchnorms(model)
+    forward = functools.partial(
+        model.forward, data_samples=data_samples, mode='tensor')
+    unfold = contextlib.nullcontext() if fold_bn else unfolded_batchnorms(
+        model)
     model.forward = forward  # the analyser calls model(inputs)
     try:
         with unfold, _called_as_modules(model), _rois_counter(model) as rois, \
@@ -291,18 +302,25 @@ def count_complexity(model: nn.Module,
     finally:
         del model.forward
     params = parameter_count(model)
-    parts = [PartComplexity(child, params.get(child, 0), by_module.get(child, 0))
-             for child, _ in model.named_children()]
+    parts = [
+        PartComplexity(child, params.get(child, 0), by_module.get(child, 0))
+        for child, _ in model.named_children()
+    ]
     parts = [p for p in parts if p.params or p.macs]
     rest = total - sum(p.macs for p in parts)
     rest_params = params[''] - sum(p.params for p in parts)
     if rest or rest_params:
         parts.append(PartComplexity('other', rest_params, rest))
     return ModelComplexity(
-        name=name, model_type=type(model).__name__,
+        name=name,
+        model_type=type(model).__name__,
         input_shape=tuple(int(s) for s in inputs.shape[-2:]),
-        params=params[''], macs=total, parts=parts, ops=ops,
-        uncounted_ops=uncounted, num_rois=rois[0] if rois else None,
+        params=params[''],
+        macs=total,
+        parts=parts,
+        ops=ops,
+        uncounted_ops=uncounted,
+        num_rois=rois[0] if rois else None,
         fold_bn=fold_bn)
 
 
@@ -338,14 +356,14 @@ def config_complexity(cfg: Config,
     shape = DEFAULT_SHAPES[codebase] if shape is None else tuple(shape)
     if len(shape) == 1:
         shape = (shape[0], shape[0])
-    if len(shape) != 2 or not all(isinstance(s, int) and s >= 1
-                                  for s in shape):
+    if len(shape) != 2 or not all(
+            isinstance(s, int) and s >= 1 for s in shape):
         raise ValueError(f'shape must be (H, W) in pixels, got {shape}')
     torch.manual_seed(0)  # the RPN's proposals depend on the weights
     model = build_model_from_config(cfg)
     inputs, data_samples = synthetic_batch(model, codebase, shape)
-    return count_complexity(model, inputs, data_samples, name=name,
-                            fold_bn=fold_bn)
+    return count_complexity(
+        model, inputs, data_samples, name=name, fold_bn=fold_bn)
 
 
 def format_complexity(result: ModelComplexity) -> str:
@@ -364,8 +382,10 @@ def format_complexity(result: ModelComplexity) -> str:
     rows = [(p.name, p.params, p.macs) for p in result.parts]
     rows.append(('total', result.params, result.macs))
     width = max(len(r[0]) for r in rows)
-    lines = [head, f'  {"part":<{width}}  {"params (M)":>10}  {"GMACs":>9}  '
-             f'{"GFLOPs":>9}']
+    lines = [
+        head, f'  {"part":<{width}}  {"params (M)":>10}  {"GMACs":>9}  '
+        f'{"GFLOPs":>9}'
+    ]
     for part, params, macs in rows:
         lines.append(f'  {part:<{width}}  {params / 1e6:>10.2f}  '
                      f'{macs / 1e9:>9.2f}  {2 * macs / 1e9:>9.2f}')
@@ -393,9 +413,13 @@ def markdown_table(results: Sequence[ModelComplexity]) -> str:
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     for r in results:
         parts = {p.name: p for p in r.parts}
-        row = [f'`{r.name}`', f'{r.input_shape[0]}x{r.input_shape[1]}',
-               f'{r.mparams:.2f}', f'{r.gmacs:.1f}', f'{r.gflops:.1f}']
-        row += [f'{parts[n].params / 1e6:.2f} / {parts[n].macs / 1e9:.1f}'
-                if n in parts else '-' for n in names]
+        row = [
+            f'`{r.name}`', f'{r.input_shape[0]}x{r.input_shape[1]}',
+            f'{r.mparams:.2f}', f'{r.gmacs:.1f}', f'{r.gflops:.1f}'
+        ]
+        row += [
+            f'{parts[n].params / 1e6:.2f} / {parts[n].macs / 1e9:.1f}'
+            if n in parts else '-' for n in names
+        ]
         lines.append('| ' + ' | '.join(row) + ' |')
     return '\n'.join(lines)

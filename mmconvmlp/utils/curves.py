@@ -46,8 +46,9 @@ def find_scalars(path: str) -> List[str]:
         return [path]
     files = sorted(glob.glob(osp.join(path, '*', 'vis_data', 'scalars.json')))
     if not files:
-        raise ToolError(f'no MMEngine log in {path}: expected '
-                        f'{osp.join(path, "<timestamp>", "vis_data", "scalars.json")}')
+        raise ToolError(
+            f'no MMEngine log in {path}: expected '
+            f'{osp.join(path, "<timestamp>", "vis_data", "scalars.json")}')
     return files
 
 
@@ -88,21 +89,32 @@ def load_scalars(path: str) -> Scalars:
                     x = last_iter if last_iter is not None else int(
                         record.get('step', 0))
                 for key, value in record.items():
-                    if key not in _NOT_CURVES and isinstance(
-                            value, (int, float)) and not isinstance(value, bool):
+                    if key not in _NOT_CURVES and _is_number(value):
                         series.setdefault(key, {})[x] = float(value)
-    return {key: (sorted(points), [points[i] for i in sorted(points)])
-            for key, points in series.items()}
+    return {
+        key: (sorted(points), [points[i] for i in sorted(points)])
+        for key, points in series.items()
+    }
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def default_keys(runs: Sequence[Scalars]) -> List[str]:
     """``loss`` and the usual metrics, those that some run has."""
-    return [k for k in ('loss', ) + DEFAULT_METRICS
-            if any(k in run for run in runs)]
+    return [
+        k for k in ('loss', ) + DEFAULT_METRICS
+        if any(k in run for run in runs)
+    ]
 
 
-def draw_curve(ax, x: Sequence[float], y: Sequence[float], label: str,
-               smooth: int = 1, color=None):
+def draw_curve(ax,
+               x: Sequence[float],
+               y: Sequence[float],
+               label: str,
+               smooth: int = 1,
+               color=None):
     """One curve: the raw values, and over them their moving average.
 
     With ``smooth > 1`` (and at least that many values) the raw values are a
@@ -123,12 +135,21 @@ def draw_curve(ax, x: Sequence[float], y: Sequence[float], label: str,
     if len(y) >= smooth > 1:
         line, = ax.plot(x, y, lw=0.8, alpha=0.35, color=color)
         kernel = np.ones(smooth) / smooth
-        ax.plot(x[smooth - 1:], np.convolve(y, kernel, mode='valid'),
-                color=line.get_color(), lw=1.8,
-                label=f'{label} (mean of {smooth})')
+        ax.plot(
+            x[smooth - 1:],
+            np.convolve(y, kernel, mode='valid'),
+            color=line.get_color(),
+            lw=1.8,
+            label=f'{label} (mean of {smooth})')
     else:
-        line, = ax.plot(x, y, lw=1.5, color=color, label=label,
-                        marker='o' if len(y) <= 30 else None, ms=3)
+        line, = ax.plot(
+            x,
+            y,
+            lw=1.5,
+            color=color,
+            label=label,
+            marker='o' if len(y) <= 30 else None,
+            ms=3)
     return line.get_color()
 
 
@@ -146,8 +167,11 @@ def new_figure(rows: int = 1, cols: int = 1, size=(8, 5)):
     return fig, plt, axes if rows * cols > 1 else axes[0, 0]
 
 
-def plot_runs(runs: Dict[str, Scalars], keys: Sequence[str], out: str,
-              smooth: int = 1, title: Optional[str] = None) -> str:
+def plot_runs(runs: Dict[str, Scalars],
+              keys: Sequence[str],
+              out: str,
+              smooth: int = 1,
+              title: Optional[str] = None) -> str:
     """Compare runs: one panel per key, one curve per run, against the
     iteration; losses (keys starting with ``loss``) on a log scale.
 
@@ -174,8 +198,7 @@ def plot_runs(runs: Dict[str, Scalars], keys: Sequence[str], out: str,
             have = sorted({k for run in runs.values() for k in run})
             raise ToolError(f'no run logged {key!r}; the logs have: '
                             f'{", ".join(have)}')
-    fig, plt, axes = new_figure(1, len(keys),
-                                size=(6.5 * len(keys), 4.5))
+    fig, plt, axes = new_figure(1, len(keys), size=(6.5 * len(keys), 4.5))
     axes = np.atleast_1d(axes).ravel()
     for ax, key in zip(axes, keys):
         is_loss = key.startswith('loss')

@@ -148,15 +148,19 @@ def check_checkpoint_fits(model: nn.Module, checkpoint: str) -> List[str]:
     if isinstance(state, dict) and isinstance(state.get('state_dict'), dict):
         state = state['state_dict']
     # MMEngine strips DDP's prefix when it loads a model.
-    state = {k[len('module.'):] if k.startswith('module.') else k: v
-             for k, v in state.items()}
+    state = {
+        k[len('module.'):] if k.startswith('module.') else k: v
+        for k, v in state.items()
+    }
     mismatched: List[str] = []
     try:
         result = model.load_state_dict(state, strict=False)
         missing, unexpected = result.missing_keys, result.unexpected_keys
     except RuntimeError as e:  # shape mismatches; the rest was copied
-        mismatched = [f'{m[1]} (file {m[2]}, model {m[3]})'
-                      for m in _SIZE_MISMATCH.finditer(str(e))]
+        mismatched = [
+            f'{m[1]} (file {m[2]}, model {m[3]})'
+            for m in _SIZE_MISMATCH.finditer(str(e))
+        ]
         if not mismatched:
             raise
         expected = model.state_dict()
@@ -164,8 +168,10 @@ def check_checkpoint_fits(model: nn.Module, checkpoint: str) -> List[str]:
         unexpected = [k for k in state if k not in expected]
     missing = [k for k in missing if not k.endswith('num_batches_tracked')]
     if missing or mismatched:
-        lines = [f'checkpoint {checkpoint} does not fit the model of the '
-                 'config: its layers would keep random weights.']
+        lines = [
+            f'checkpoint {checkpoint} does not fit the model of the '
+            'config: its layers would keep random weights.'
+        ]
         if missing:
             lines.append(f'  {len(missing)} tensors missing from the file: '
                          f'{_short(missing)}')
@@ -194,7 +200,8 @@ def _short(keys: Sequence[str], limit: int = 5) -> str:
 
 
 # ------------------------------------------------------------- inferencer
-def build_inferencer(cfg: Config, checkpoint: str,
+def build_inferencer(cfg: Config,
+                     checkpoint: str,
                      device: Optional[str] = None):
     """The code base's inferencer for ``cfg`` with ``checkpoint`` loaded.
 
@@ -214,12 +221,12 @@ def build_inferencer(cfg: Config, checkpoint: str,
     codebase = codebase_of(cfg)
     if codebase == 'mmdet':
         from mmdet.apis import DetInferencer
-        inferencer = DetInferencer(model=cfg, weights=checkpoint,
-                                   device=device, show_progress=False)
+        inferencer = DetInferencer(
+            model=cfg, weights=checkpoint, device=device, show_progress=False)
     elif codebase == 'mmseg':
         from mmseg.apis import MMSegInferencer
-        inferencer = MMSegInferencer(model=cfg, weights=checkpoint,
-                                     device=device)
+        inferencer = MMSegInferencer(
+            model=cfg, weights=checkpoint, device=device)
     else:
         raise ToolError('the config must have default_scope mmdet or mmseg, '
                         f'got {cfg.get("default_scope")!r}')
@@ -251,8 +258,10 @@ def prediction_record(inferencer, sample) -> dict:
     input image, ``masks`` as COCO RLE), plus ``label_names``."""
     record = inferencer.pred2dict(sample)
     classes = inferencer.model.dataset_meta.get('classes') or ()
-    record['label_names'] = [classes[i] if i < len(classes) else str(i)
-                             for i in record.get('labels', [])]
+    record['label_names'] = [
+        classes[i] if i < len(classes) else str(i)
+        for i in record.get('labels', [])
+    ]
     return record
 
 
@@ -263,7 +272,10 @@ def label_map(sample) -> np.ndarray:
     return seg.astype(np.uint8 if seg.max(initial=0) < 256 else np.uint16)
 
 
-def draw(inferencer, image_rgb: np.ndarray, sample, name: str = 'image',
+def draw(inferencer,
+         image_rgb: np.ndarray,
+         sample,
+         name: str = 'image',
          score_thr: float = 0.3) -> np.ndarray:
     """The image with the predictions drawn by the inferencer's visualizer.
 
@@ -281,8 +293,8 @@ def draw(inferencer, image_rgb: np.ndarray, sample, name: str = 'image',
     """
     visualizer = inferencer.visualizer
     if hasattr(inferencer, 'pred2dict'):  # MMDetection
-        visualizer.add_datasample(name, image_rgb, sample, draw_gt=False,
-                                  pred_score_thr=score_thr)
+        visualizer.add_datasample(
+            name, image_rgb, sample, draw_gt=False, pred_score_thr=score_thr)
     else:  # as MMSegInferencer.visualize does it
         visualizer.set_dataset_meta(**inferencer.model.dataset_meta)
         visualizer.alpha = 0.8
@@ -300,9 +312,9 @@ def _progress():
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress,
                                TextColumn, TimeElapsedColumn,
                                TimeRemainingColumn)
-    return Progress(TextColumn('{task.description}'), BarColumn(),
-                    MofNCompleteColumn(), TimeElapsedColumn(),
-                    TimeRemainingColumn())
+    return Progress(
+        TextColumn('{task.description}'), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), TimeRemainingColumn())
 
 
 class _Writer:
@@ -318,7 +330,10 @@ class _Writer:
         self.score_thr = score_thr
         self.written: List[str] = []
 
-    def prediction(self, sample, name: str, source: str,
+    def prediction(self,
+                   sample,
+                   name: str,
+                   source: str,
                    frame: Optional[int] = None) -> str:
         """Write ``preds/<name>.json`` (detection) or ``.png`` (segmentation)
         and return its path."""
@@ -398,17 +413,18 @@ def run_inference(inferencer,
                        show_progress, summary)
                 continue
             task = progress.add_task(
-                f'{source.path}', total=len(source.images),
+                f'{source.path}',
+                total=len(source.images),
                 visible=show_progress and source.kind == 'folder')
             for chunk in _chunks(source.images, batch_size):
-                for path, sample in zip(chunk, predict(inferencer, list(chunk),
-                                                       batch_size)):
+                for path, sample in zip(
+                        chunk, predict(inferencer, list(chunk), batch_size)):
                     name = _stem(path)
                     writer.prediction(sample, name, path)
                     out = osp.join(writer.vis_dir, osp.basename(path))
                     img = mmcv.imread(path, channel_order='rgb')
-                    mmcv.imwrite(writer.picture(img, sample, name)[..., ::-1],
-                                 out)
+                    mmcv.imwrite(
+                        writer.picture(img, sample, name)[..., ::-1], out)
                     summary['vis'].append(out)
                     summary['images'] += 1
                 progress.advance(task, len(chunk))
@@ -426,12 +442,12 @@ def _video(inferencer, source: Source, writer: _Writer, batch_size: int,
         raise ToolError(f'cannot read video {source.path}: {e}') from e
     name = _stem(source.path)
     out = osp.join(writer.vis_dir, name + '.mp4')
-    video = cv2.VideoWriter(out, cv2.VideoWriter_fourcc(*'mp4v'),
-                            reader.fps or 25, (reader.width, reader.height))
+    video = cv2.VideoWriter(out, cv2.VideoWriter_fourcc(*'mp4v'), reader.fps
+                            or 25, (reader.width, reader.height))
     if not video.isOpened():
         raise ToolError(f'OpenCV cannot write the video {out} (mp4v)')
-    task = progress.add_task(source.path, total=reader.frame_cnt or None,
-                             visible=show_progress)
+    task = progress.add_task(
+        source.path, total=reader.frame_cnt or None, visible=show_progress)
     index = 0
     try:
         for chunk in _chunks_of_frames(reader, batch_size):
@@ -468,8 +484,8 @@ def inference_summary(summary: dict, out_dir: str) -> str:
     """One line on what :func:`run_inference` wrote."""
     parts = []
     if summary['images']:
-        parts.append(f'{summary["images"]} image' + (
-            's' if summary["images"] > 1 else ''))
+        parts.append(f'{summary["images"]} image' +
+                     ('s' if summary["images"] > 1 else ''))
     if summary['frames']:
         parts.append(f'{summary["frames"]} video frames')
     return (f'{" and ".join(parts) or "nothing"} predicted: pictures in '
@@ -477,7 +493,9 @@ def inference_summary(summary: dict, out_dir: str) -> str:
             f'{osp.join(out_dir, "preds")}')
 
 
-__all__ = ['IMAGE_EXTENSIONS', 'VIDEO_EXTENSIONS', 'Source', 'collect_inputs',
-           'check_checkpoint_fits', 'build_inferencer', 'predict',
-           'prediction_record', 'label_map', 'draw', 'run_inference',
-           'inference_summary']
+__all__ = [
+    'IMAGE_EXTENSIONS', 'VIDEO_EXTENSIONS', 'Source', 'collect_inputs',
+    'check_checkpoint_fits', 'build_inferencer', 'predict',
+    'prediction_record', 'label_map', 'draw', 'run_inference',
+    'inference_summary'
+]

@@ -33,8 +33,10 @@ def folded_bn_elements(model, inputs):
     """Output elements of the conv-BN-ReLU layers whose eval BatchNorm the
     backbone folds (each one's BatchNorm is 2 ops per element unfolded)."""
     sizes = []
-    hooks = [m.register_forward_hook(lambda m, a, out: sizes.append(out.numel()))
-             for m in model.modules() if isinstance(m, ConvNormAct)]
+    hooks = [
+        m.register_forward_hook(lambda m, a, out: sizes.append(out.numel()))
+        for m in model.modules() if isinstance(m, ConvNormAct)
+    ]
     with torch.no_grad():
         model(inputs, None, mode='tensor')
     for h in hooks:
@@ -55,8 +57,8 @@ def test_counts_are_mmengines(tool_main, capsys, repo_root):
     inputs = torch.zeros(1, 3, *SHAPE)
     bn_elements = folded_bn_elements(model, inputs)
     model.forward = functools.partial(model.forward, mode='tensor')
-    info = get_model_complexity_info(model, inputs=(inputs, ),
-                                     show_table=False, show_arch=False)
+    info = get_model_complexity_info(
+        model, inputs=(inputs, ), show_table=False, show_arch=False)
     assert bn_elements > 0
     assert folded['macs'] == info['flops']
     assert result['macs'] == info['flops'] + 2 * bn_elements
@@ -65,7 +67,8 @@ def test_counts_are_mmengines(tool_main, capsys, repo_root):
     assert 'batch_norm' not in folded['ops']  # RetinaNet's FPN/head have none
 
     assert result['input_shape'] == list(SHAPE)
-    assert [p['name'] for p in result['parts']] == ['backbone', 'neck', 'bbox_head']
+    assert [p['name']
+            for p in result['parts']] == ['backbone', 'neck', 'bbox_head']
     assert sum(p['macs'] for p in result['parts']) == result['macs']
     assert sum(p['params'] for p in result['parts']) == result['params']
     assert result['gflops'] == pytest.approx(2 * result['gmacs'])
@@ -101,8 +104,8 @@ def test_segmentor_parts_include_the_heads_own_ops(repo_root):
 def test_two_stage_detector_reports_its_rois(repo_root):
     cfg = Config.fromfile(config(repo_root, 'maskrcnn_convmlp_s_coco'))
     result = config_complexity(cfg, (128, 128))
-    assert [p.name for p in result.parts] == [
-        'backbone', 'neck', 'rpn_head', 'roi_head']
+    assert [p.name for p in result.parts
+            ] == ['backbone', 'neck', 'rpn_head', 'roi_head']
     assert sum(p.macs for p in result.parts) == result.macs
     assert 0 < result.num_rois <= 1000
     assert 'prim::PythonOp.RoIAlignFunction' in result.uncounted_ops

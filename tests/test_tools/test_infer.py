@@ -62,8 +62,10 @@ def inputs(tmp_path_factory):
     for frame in frames[2:]:
         writer.write(frame)
     writer.release()
-    return dict(folder=str(folder), video=video,
-                images=[str(folder / f'img{i}.png') for i in range(2)])
+    return dict(
+        folder=str(folder),
+        video=video,
+        images=[str(folder / f'img{i}.png') for i in range(2)])
 
 
 @pytest.fixture(scope='module')
@@ -83,10 +85,10 @@ def reference_inferencer(config, checkpoint, options=None):
 def assert_same_detections(record, expected):
     assert record['labels'] == expected['labels']
     assert record['label_names'] == [CLASSES[i] for i in expected['labels']]
-    np.testing.assert_allclose(record['scores'], expected['scores'],
-                               rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(record['bboxes'], expected['bboxes'],
-                               rtol=1e-4, atol=1e-2)
+    np.testing.assert_allclose(
+        record['scores'], expected['scores'], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        record['bboxes'], expected['bboxes'], rtol=1e-4, atol=1e-2)
     if 'masks' in expected:
         assert record['masks'] == expected['masks']
 
@@ -96,9 +98,9 @@ def test_detector_folder_and_video(tool_main, capsys, retinanet, inputs,
     config, checkpoint = retinanet
     out = tmp_path / 'out'
     assert tool_main('infer', [
-        config, checkpoint, inputs['folder'], inputs['video'],
-        '--out-dir', str(out), '--score-thr', '0.0', '--batch-size', '2',
-        *cli(DET_ANY)]) == 0
+        config, checkpoint, inputs['folder'], inputs['video'], '--out-dir',
+        str(out), '--score-thr', '0.0', '--batch-size', '2', *cli(DET_ANY)
+    ]) == 0
     printed = capsys.readouterr().out
     assert '2/2' in printed and '3/3' in printed  # the progress bars
     assert '2 images and 3 video frames predicted' in printed
@@ -134,8 +136,8 @@ def test_drawing_follows_the_score_threshold(retinanet, inputs):
     (sample, ) = predict(inferencer, [path])
     img = mmcv.imread(path, channel_order='rgb')
     assert np.array_equal(draw(inferencer, img, sample, score_thr=2.0), img)
-    assert not np.array_equal(draw(inferencer, img, sample, score_thr=0.0),
-                              img)
+    assert not np.array_equal(
+        draw(inferencer, img, sample, score_thr=0.0), img)
 
 
 @pytest.mark.slow
@@ -144,8 +146,10 @@ def test_instance_masks_are_rle(tool_main, repo_root, inputs, tmp_path):
     checkpoint = make_checkpoint(config, tmp_path / 'maskrcnn.pth')
     options = {'model.test_cfg.rcnn.score_thr': 0.0}
     path = inputs['images'][0]
-    assert tool_main('infer', [config, checkpoint, path, '--out-dir',
-                               str(tmp_path / 'out'), *cli(options)]) == 0
+    assert tool_main('infer', [
+        config, checkpoint, path, '--out-dir',
+        str(tmp_path / 'out'), *cli(options)
+    ]) == 0
     record = json.loads((tmp_path / 'out' / 'preds' / 'img0.json').read_text())
     expected = reference_inferencer(config, checkpoint, options)(path)
     expected = expected['predictions'][0]
@@ -160,11 +164,13 @@ def test_segmentor_writes_label_maps(tool_main, capsys, repo_root, inputs,
     checkpoint = make_checkpoint(config, tmp_path / 'fpn.pth', classes,
                                  [(120, 120, 120)] + PALETTE)
     out = tmp_path / 'out'
-    assert tool_main('infer', [config, checkpoint, inputs['images'][1],
-                               inputs['video'], '--out-dir', str(out)]) == 0
+    assert tool_main('infer', [
+        config, checkpoint, inputs['images'][1], inputs['video'], '--out-dir',
+        str(out)
+    ]) == 0
     assert '1 image and 3 video frames' in capsys.readouterr().out
-    assert json.loads((out / 'preds' / 'classes.json').read_text()) == list(
-        classes)
+    assert json.loads(
+        (out / 'preds' / 'classes.json').read_text()) == list(classes)
 
     inferencer = reference_inferencer(config, checkpoint)
     label_map = mmcv.imread(str(out / 'preds' / 'img1.png'), 'unchanged')
@@ -186,18 +192,21 @@ def test_refuses_a_checkpoint_that_does_not_fit(tool_main, capsys, repo_root,
     del state['state_dict']['bbox_head.retina_cls.weight']
     state['state_dict']['backbone.extra.weight'] = torch.zeros(1)
     torch.save(state, tmp_path / 'partial.pth')
-    assert tool_main('infer', [config, str(tmp_path / 'partial.pth'),
-                               inputs['images'][0], '--out-dir',
-                               str(tmp_path / 'out')]) == 1
+    assert tool_main('infer', [
+        config,
+        str(tmp_path / 'partial.pth'), inputs['images'][0], '--out-dir',
+        str(tmp_path / 'out')
+    ]) == 1
     err = capsys.readouterr().err
     assert 'does not fit the model of the config' in err
-    assert '1 tensors missing from the file: bbox_head.retina_cls.weight' in err
+    assert '1 tensors missing from the file: ' \
+        'bbox_head.retina_cls.weight' in err
     assert '1 tensors in the file that the model does not have: ' \
         'backbone.extra.weight' in err
     assert not (tmp_path / 'out').exists()
 
-    seg = make_checkpoint(demo_config(repo_root, 'fpn_convmlp_s_demo'),
-                          tmp_path / 'seg.pth')
+    seg = make_checkpoint(
+        demo_config(repo_root, 'fpn_convmlp_s_demo'), tmp_path / 'seg.pth')
     assert tool_main('infer', [config, seg, inputs['images'][0]]) == 1
     assert 'of another shape: neck.lateral_convs.0.conv.weight (file ' \
         '[256, 64, 1, 1], model [256, 128, 1, 1])' in capsys.readouterr().err
@@ -205,7 +214,9 @@ def test_refuses_a_checkpoint_that_does_not_fit(tool_main, capsys, repo_root,
 
 def test_input_errors(tool_main, capsys, retinanet, tmp_path):
     config, checkpoint = retinanet
-    assert tool_main('infer', [config, checkpoint, str(tmp_path / 'no.jpg')]) == 1
+    assert tool_main(
+        'infer',
+        [config, checkpoint, str(tmp_path / 'no.jpg')]) == 1
     assert 'input not found' in capsys.readouterr().err
     (tmp_path / 'notes.txt').write_text('x')
     assert tool_main('infer', [config, checkpoint, str(tmp_path)]) == 1

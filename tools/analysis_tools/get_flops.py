@@ -23,14 +23,14 @@ from typing import List, Optional
 # mmengine imports pkg_resources, which warns on every start.
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 # Runs from a clone without installing the package, too.
-sys.path.insert(
-    0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+sys.path.insert(0,
+                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmengine.config import DictAction  # noqa: E402
+from mmengine.config import DictAction
 
-from mmconvmlp.utils import ToolError, load_config, run_tool  # noqa: E402
-from mmconvmlp.utils.complexity import (config_complexity,  # noqa: E402
-                                        format_complexity, markdown_table)
+from mmconvmlp.utils import ToolError, load_config, run_tool
+from mmconvmlp.utils.complexity import (config_complexity, format_complexity,
+                                        markdown_table)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -39,18 +39,27 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         'segmentor configs on a synthetic image (no dataset needed).')
     parser.add_argument('config', nargs='+', help='config file(s)')
     parser.add_argument(
-        '--shape', type=int, nargs='+', metavar='PIXELS',
+        '--shape',
+        type=int,
+        nargs='+',
+        metavar='PIXELS',
         help='input H W (one value: square); default 800 1280 for '
         'MMDetection, 512 512 for MMSegmentation configs')
     parser.add_argument(
-        '--fold-bn', action='store_true',
+        '--fold-bn',
+        action='store_true',
         help="leave out the BatchNorms ConvMLP folds into its convs in eval "
         'mode (count the network as it runs); by default they are counted '
         'like any eval BatchNorm')
-    parser.add_argument('--format', choices=['text', 'markdown', 'json'],
-                        default='text', help='output format')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--format',
+        choices=['text', 'markdown', 'json'],
+        default='text',
+        help='output format')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
         help='override settings of the config, key=value pairs')
     args = parser.parse_args(argv)
     if args.shape is not None and len(args.shape) > 2:
@@ -74,8 +83,8 @@ def main(argv: Optional[List[str]] = None) -> list:
         cfg = load_config(path, args.cfg_options)
         name = osp.splitext(osp.basename(path))[0]
         try:
-            results.append(config_complexity(cfg, args.shape, name,
-                                             fold_bn=args.fold_bn))
+            results.append(
+                config_complexity(cfg, args.shape, name, fold_bn=args.fold_bn))
         except ValueError as e:
             raise ToolError(f'{path}: {e}') from e
         if args.format == 'text':

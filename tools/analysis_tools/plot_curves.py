@@ -18,32 +18,43 @@ import sys
 from typing import List, Optional
 
 # Runs from a clone without installing the package, too.
-sys.path.insert(
-    0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+sys.path.insert(0,
+                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmconvmlp.utils import ToolError, run_tool  # noqa: E402
-from mmconvmlp.utils.curves import (default_keys, load_scalars,  # noqa: E402
-                                    plot_runs)
+from mmconvmlp.utils import ToolError, run_tool
+from mmconvmlp.utils.curves import default_keys, load_scalars, plot_runs
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Draw the losses and metrics of one or more runs '
         "(MMEngine's vis_data/scalars.json) into one picture.")
-    parser.add_argument('runs', nargs='+', metavar='WORK_DIR',
-                        help='work directories (or JSON log files)')
-    parser.add_argument('--keys', nargs='+',
-                        help='logged values to draw, one panel each (default: '
-                        'loss and the COCO mAP or mIoU the logs have)')
-    parser.add_argument('--legend', nargs='+',
-                        help='a name per run (default: the work directory '
-                        'names)')
-    parser.add_argument('--smooth', type=int, default=1,
-                        help='moving-average width for losses, in logged '
-                        'points (default: 1, raw values)')
+    parser.add_argument(
+        'runs',
+        nargs='+',
+        metavar='WORK_DIR',
+        help='work directories (or JSON log files)')
+    parser.add_argument(
+        '--keys',
+        nargs='+',
+        help='logged values to draw, one panel each (default: '
+        'loss and the COCO mAP or mIoU the logs have)')
+    parser.add_argument(
+        '--legend',
+        nargs='+',
+        help='a name per run (default: the work directory '
+        'names)')
+    parser.add_argument(
+        '--smooth',
+        type=int,
+        default=1,
+        help='moving-average width for losses, in logged '
+        'points (default: 1, raw values)')
     parser.add_argument('--title', help='title above the panels')
-    parser.add_argument('--out', default='curves.png',
-                        help='output picture (default: curves.png)')
+    parser.add_argument(
+        '--out',
+        default='curves.png',
+        help='output picture (default: curves.png)')
     return parser.parse_args(argv)
 
 
@@ -64,7 +75,10 @@ def main(argv: Optional[List[str]] = None) -> str:
                         f'runs, {len(labels)} names')
     if len(set(labels)) != len(labels):
         labels = [osp.normpath(r) for r in args.runs]
-    runs = {label: load_scalars(path) for label, path in zip(labels, args.runs)}
+    runs = {
+        label: load_scalars(path)
+        for label, path in zip(labels, args.runs)
+    }
     keys = args.keys or default_keys(list(runs.values()))
     if not keys:
         raise ToolError('the logs have no loss or known metric; name what to '
