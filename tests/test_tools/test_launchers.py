@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-SCRIPTS = ('slurm_train.sh', 'slurm_test.sh', 'dist_train.sh', 'dist_test.sh',
-           'python_env.sh')
+SCRIPTS = ('slurm_train.sh', 'slurm_test.sh', 'slurm_launch.sh',
+           'dist_train.sh', 'dist_test.sh', 'python_env.sh')
 
 
 def fake(path, name):
