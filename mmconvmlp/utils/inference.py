@@ -265,11 +265,19 @@ def prediction_record(inferencer, sample) -> dict:
     return record
 
 
-def label_map(sample) -> np.ndarray:
-    """The predicted class index per pixel of a segmentation, (H, W), uint8
-    (uint16 when there are more than 256 classes)."""
+def label_map(sample, num_classes: int = 256) -> np.ndarray:
+    """The predicted class index of every pixel of a segmentation.
+
+    Args:
+        sample (SegDataSample): A prediction with ``pred_sem_seg``.
+        num_classes (int): Classes of the model; more than 256 need 16 bits.
+            Defaults to 256.
+
+    Returns:
+        np.ndarray: (H, W), uint8 (uint16 for more than 256 classes).
+    """
     seg = sample.pred_sem_seg.data[0].cpu().numpy()
-    return seg.astype(np.uint8 if seg.max(initial=0) < 256 else np.uint16)
+    return seg.astype(np.uint8 if num_classes <= 256 else np.uint16)
 
 
 def draw(inferencer,
@@ -348,7 +356,8 @@ class _Writer:
                 json.dump(record, f)
         else:
             path = osp.join(self.pred_dir, name + '.png')
-            self.mmcv.imwrite(label_map(sample), path)
+            classes = self.inferencer.model.dataset_meta['classes']
+            self.mmcv.imwrite(label_map(sample, len(classes)), path)
         self.written.append(path)
         return path
 
