@@ -1,9 +1,10 @@
 """mmconvmlp: the ConvMLP backbone (arXiv:2109.04454) for MMDetection and MMSegmentation."""
 from .version import __version__
-from .registry import HOOKS, MODELS, OPTIM_WRAPPERS
+from .registry import HOOKS, MODELS, OPTIM_WRAPPERS, TRANSFORMS
 from .models import ConvMLP
 from .models.utils import convert_convmlp_checkpoint, load_convmlp_checkpoint
 from .engine import CPUAmpOptimWrapper, LossCurveHook
+from .datasets import SafeLoadImageFromFile, check_data
 from .utils import register_safe_globals
 
 # MMEngine writes its checkpoints with a few of its own classes inside; allow-list
@@ -11,6 +12,7 @@ from .utils import register_safe_globals
 # work without turning safe loading off (see mmconvmlp.utils.safe_globals).
 register_safe_globals()
 
-__all__ = ['__version__', 'MODELS', 'OPTIM_WRAPPERS', 'HOOKS', 'ConvMLP',
-           'convert_convmlp_checkpoint', 'load_convmlp_checkpoint', 'LossCurveHook',
-           'CPUAmpOptimWrapper', 'register_safe_globals']
+__all__ = ['__version__', 'MODELS', 'OPTIM_WRAPPERS', 'HOOKS', 'TRANSFORMS',
+           'ConvMLP', 'convert_convmlp_checkpoint', 'load_convmlp_checkpoint',
+           'LossCurveHook', 'CPUAmpOptimWrapper', 'SafeLoadImageFromFile',
+           'check_data', 'register_safe_globals']

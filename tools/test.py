@@ -23,6 +23,7 @@ warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 # Runs from a clone without installing the package, too.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+from mmconvmlp.datasets import check_data  # noqa: E402
 from mmconvmlp.utils import (add_common_args, add_result_dump, build_runner,  # noqa: E402
                              check_datasets, check_file, check_neck_channels,
                              check_out_path, codebase_of, enable_visualization,
@@ -69,6 +70,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     if args.out:
         check_out_path(cfg, args.out)
     check_datasets(cfg, 'test', args.config)
+    check_data(cfg, 'test', args.config)
     check_neck_channels(cfg)
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:

@@ -21,6 +21,7 @@ warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 # Runs from a clone without installing the package, too.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+from mmconvmlp.datasets import check_data  # noqa: E402
 from mmconvmlp.utils import (add_common_args, build_runner,  # noqa: E402
                              check_datasets, check_file, check_neck_channels,
                              load_config,
@@ -60,6 +61,7 @@ def main(argv: Optional[List[str]] = None):
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.data_root,
                       args.launcher)
     check_datasets(cfg, 'train', args.config)
+    check_data(cfg, 'train', args.config)
     check_neck_channels(cfg)
     setup_amp(cfg, args.amp)
     if args.resume == 'auto':
