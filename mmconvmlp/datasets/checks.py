@@ -346,6 +346,22 @@ def _coco_annotations(data: dict, images: Dict[object, dict],
     return kept
 
 
+def scan_json(ann_file: str, name: Optional[str] = None) -> DatasetReport:
+    """Check only that a COCO annotation file parses and has ``images``,
+    ``annotations`` and ``categories`` lists (for an evaluator's file).
+
+    Args:
+        ann_file (str): The annotation file.
+        name (str, optional): Its config key, for the report.
+
+    Returns:
+        DatasetReport: The problems found (``num_samples`` stays None).
+    """
+    report = DatasetReport(ann_file, name)
+    _load_json(ann_file, report)
+    return report
+
+
 def scan_coco(ann_file: str,
               img_dir: str,
               *,

@@ -20,9 +20,9 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 from mmengine.config import Config
 from mmengine.logging import print_log
 
-from mmconvmlp.utils.checks import (ToolError, _loader_keys, is_remote,
-                                    iter_datasets)
-from .checks import (DatasetReport, scan_coco, scan_segmentation,
+from mmconvmlp.utils.checks import (ToolError, _loader_keys, evaluator_metrics,
+                                    is_remote, iter_datasets)
+from .checks import (DatasetReport, scan_coco, scan_json, scan_segmentation,
                      summary_lines)
 
 #: The checks' settings; a config's ``data_checks`` dict overrides them:
@@ -161,21 +161,25 @@ def _files_read(dataset: dict) -> str:
 def scan_config(
         cfg: Config,
         loaders: Sequence[str],
+        evaluators: Sequence[str] = (),
         *,
         decode: bool = False,
         progress: bool = False
 ) -> List[Tuple[str, dict, Optional[DatasetReport]]]:
     """Scan every dataset of ``loaders`` (a dataset that two loaders share,
-    e.g. validation and test, once).
+    e.g. validation and test, once), and check that the annotation files
+    of ``evaluators`` that no dataset reads parse.
 
     Args:
         cfg (Config): The config, after ``--cfg-options``.
         loaders (Sequence[str]): e.g. ``('train_dataloader', )``.
+        evaluators (Sequence[str]): e.g. ``('val_evaluator', )``. Defaults
+            to none.
         decode (bool): Decode every image and label map. Defaults to False.
         progress (bool): Show progress bars. Defaults to False.
 
     Returns:
-        list[tuple]: ``(config key, dataset config, report)`` per dataset;
+        list[tuple]: ``(config key, dataset or metric config, report)``;
         the report is None where the dataset's kind is not scanned, or the
         dataset could not be built (a WARNING says why).
     """
@@ -203,6 +207,15 @@ def scan_config(
                     level=logging.WARNING)
                 seen[ident] = None
         results.append((key, dataset, seen[ident]))
+    read = {osp.abspath(r.source) for r in unique_reports(results)}
+    for evaluator in evaluators:
+        for suffix, metric in evaluator_metrics(cfg.get(evaluator)):
+            path = metric['ann_file']
+            if not (metric.get('backend_args') or is_remote(path)
+                    or osp.abspath(path) in read):
+                read.add(osp.abspath(path))
+                key = f'{evaluator}{suffix}.ann_file'
+                results.append((key, metric, scan_json(path, key)))
     return results
 
 
@@ -227,12 +240,15 @@ def _write_cleaned(report: DatasetReport, work_dir: str, key: str) -> str:
 def use_safe_loading(cfg: Config,
                      loaders: Sequence[str],
                      max_bad_fraction: float = 0.01,
-                     num_samples: Optional[Dict[str, int]] = None) -> int:
+                     num_samples: Optional[Dict[str, int]] = None,
+                     record_dir: Optional[str] = None) -> int:
     """Replace ``LoadImageFromFile`` in the pipelines of ``loaders`` with
     :class:`SafeLoadImageFromFile`, keeping its arguments.
 
     Training datasets skip images that fail (up to ``max_bad_fraction``);
     validation and test datasets, which cannot skip, raise naming the file.
+    Arguments a ``SafeLoadImageFromFile`` step of the config already has
+    are kept, but for ``skip_bad``.
 
     Args:
         cfg (Config): The config, changed in place.
@@ -241,6 +257,9 @@ def use_safe_loading(cfg: Config,
             Defaults to 0.01.
         num_samples (dict[str, int], optional): Images of each dataset by
             config key, where known.
+        record_dir (str, optional): Folder of the training datasets'
+            record files (``<record_dir>/<key>/skipped_images.txt``,
+            emptied here). Defaults to None (no record files).
 
     Returns:
         int: How many pipeline steps were replaced.
@@ -248,17 +267,23 @@ def use_safe_loading(cfg: Config,
     num_samples = num_samples or {}
     replaced = 0
     for loader, key, dataset in _datasets(cfg, loaders):
-        pipeline = dataset.get('pipeline')
-        for i, step in enumerate(pipeline or []):
+        pipeline = dataset.get('pipeline') or []
+        train = loader == 'train_dataloader' and not dataset.get(
+            'test_mode', False)
+        record_file = None
+        if train and record_dir:
+            record_file = osp.abspath(
+                osp.join(record_dir, key, 'skipped_images.txt'))
+            if osp.exists(record_file):
+                os.remove(record_file)  # count this run's failures only
+        for i, step in enumerate(pipeline):
             if isinstance(step, dict) and step.get('type') in LOADER_TYPES:
-                train = loader == 'train_dataloader' and not dataset.get(
-                    'test_mode', False)
-                pipeline[i] = dict(
-                    step,
-                    type=SAFE_LOADER,
-                    skip_bad=train,
+                defaults = dict(
                     max_bad_fraction=max_bad_fraction,
-                    num_samples=num_samples.get(key))
+                    num_samples=num_samples.get(key),
+                    record_file=record_file)
+                pipeline[i] = dict(defaults, **step)
+                pipeline[i].update(type=SAFE_LOADER, skip_bad=train)
                 replaced += 1
     return replaced
 
@@ -293,11 +318,11 @@ def check_data(cfg: Config,
         ToolError: The data cannot be used, or ``data_checks`` is wrong.
     """
     settings = data_check_settings(cfg)
-    loaders = _loader_keys(cfg, mode)[0]
+    loaders, evaluators = _loader_keys(cfg, mode)
     reports, num_samples = [], {}
     if settings['scan']:
         start = time.time()
-        results = scan_config(cfg, loaders)
+        results = scan_config(cfg, loaders, evaluators)
         reports = unique_reports(results)
         if any(r.fatal for r in reports):
             raise ToolError(_fatal_message(reports, mode, config_path))
@@ -310,7 +335,7 @@ def check_data(cfg: Config,
             logger='current')
     if settings['safe_loading']:
         use_safe_loading(cfg, loaders, settings['max_bad_fraction'],
-                         num_samples)
+                         num_samples, osp.join(cfg.work_dir, 'data_checks'))
     return reports
 
 
@@ -350,7 +375,7 @@ def _fatal_message(reports: Sequence[DatasetReport], mode: str,
         'started):'
     ]
     lines += summary_lines(reports, fatal=True)
-    splits = {r.name.split('_dataloader')[0] for r in reports if r.fatal}
+    splits = {r.name.split('_', 1)[0] for r in reports if r.fatal}
     split = splits.pop() if len(splits) == 1 else 'all'
     lines.append('Fix the files named above and run again. To decode every '
                  'image and label map: python tools/misc/check_dataset.py '

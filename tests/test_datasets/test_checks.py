@@ -186,6 +186,10 @@ def test_clean_data_is_left_alone(coco, tmp_path):
             for s in steps] == ['mmconvmlp.SafeLoadImageFromFile'] * 2
     assert [(s['skip_bad'], s['num_samples']) for s in steps] == [(True, 4),
                                                                   (False, 2)]
+    assert steps[0]['record_file'] == str(tmp_path / 'work' / 'data_checks' /
+                                          'train_dataloader.dataset' /
+                                          'skipped_images.txt')
+    assert steps[1]['record_file'] is None
 
 
 def test_data_checks_settings(coco, tmp_path):
@@ -220,3 +224,20 @@ def test_scan_coco_decodes_with_decode(coco):
     problem = report.problems['images that cannot be decoded']
     assert problem.count == 1 and not problem.fatal  # 1 of 4 <= 0.5
     assert problem.examples[0].startswith(str(path))
+
+
+def test_evaluator_annotation_file_checked(coco, tmp_path, capsys, tool_main):
+    """CocoMetric reads its own file: checked where no dataset reads it."""
+    ann_file = tmp_path / 'other_val.json'
+    ann_file.write_text('{"images": [\n')
+    checkpoint = tmp_path / 'model.pth'
+    checkpoint.write_bytes(b'')
+    assert tool_main('test', [
+        RETINANET,
+        str(checkpoint), '--data-root',
+        str(coco), '--cfg-options', f'test_evaluator.ann_file={ann_file}'
+    ]) == 1
+    err = capsys.readouterr().err
+    assert f'test_evaluator.ann_file ({ann_file}):' in err
+    assert f'{ann_file}: Expecting value at line 2 column 1' in err
+    assert '--split test' in err

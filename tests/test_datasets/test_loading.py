@@ -101,3 +101,22 @@ def test_dataset_fetches_another_sample(coco):
     assert sample['img_path'] in (image(coco,
                                         1)['img_path'], image(coco,
                                                               2)['img_path'])
+
+
+def test_record_file_counts_across_processes(coco, tmp_path):
+    """Data loader workers hold copies of the transform: with a record file
+    the share is that of the images all of them skipped."""
+    record = str(tmp_path / 'skipped_images.txt')
+    workers = [
+        SafeLoadImageFromFile(
+            num_samples=4, max_bad_fraction=0.25, record_file=record)
+        for _ in range(2)
+    ]
+    assert workers[0](image(coco, 3)) is None  # 1 of 4
+    with pytest.raises(BadDataError, match='2 of 4 images'):
+        workers[1](image(coco, 4))  # its first failure, the run's second
+    with open(record) as f:
+        lines = f.read().splitlines()
+    assert [line.split('\t')[0] for line in lines
+            ] == [image(coco, 3)['img_path'],
+                  image(coco, 4)['img_path']]

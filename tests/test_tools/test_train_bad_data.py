@@ -50,6 +50,11 @@ def test_undecodable_image_skipped_and_run_finishes(coco, tmp_path, tool_main):
     assert f'WARNING - skipped image {bad}: ' in text
     assert 'Epoch(train) [1][2/2]' in text
     assert osp.isfile(work_dir / 'epoch_1.pth')
+    # The images skipped, for the user (and the count of all workers).
+    record = (
+        work_dir / 'data_checks' / 'train_dataloader.dataset' /
+        'skipped_images.txt')
+    assert record.read_text().startswith(f'{bad}\t')
 
 
 def test_more_than_share_stops_run(coco, tmp_path, capsys, tool_main):

@@ -72,7 +72,11 @@ def main(argv: Optional[List[str]] = None) -> list:
         if any(loader.startswith(mode) for loader in loaders):
             check_datasets(cfg, mode, args.config)
     start = time.time()
-    results = scan_config(cfg, loaders, decode=True, progress=True)
+    evaluators = [
+        loader.replace('_dataloader', '_evaluator') for loader in loaders
+        if not loader.startswith('train')
+    ]
+    results = scan_config(cfg, loaders, evaluators, decode=True, progress=True)
     print(f'\nChecked in {time.time() - start:.1f} s:')
     for key, _, report in results:
         if report is None:
