@@ -37,3 +37,15 @@ def tool_main():
         return run_tool(modules[name].main, list(argv))
 
     return run
+
+@pytest.fixture(scope='session')
+def _pristine_tiny_coco(tmp_path_factory):
+    from mmconvmlp.testing.data import generate_tiny_coco
+    return generate_tiny_coco(str(tmp_path_factory.mktemp('data') / 'coco'))
+
+@pytest.fixture
+def tiny_coco(_pristine_tiny_coco, tmp_path):
+    """A fresh copy of :func:`generate_tiny_coco`'s dataset (4 training and
+    2 validation images of 128x128), for a test to break."""
+    import shutil
+    return shutil.copytree(_pristine_tiny_coco, tmp_path / 'coco')

@@ -12,7 +12,8 @@ from PIL import Image
 from mmconvmlp.datasets import check_data, scan_coco
 from mmconvmlp.datasets.checks import (CLIPPED, DROPPED, EMPTY, MISSING,
                                        check_box)
-from mmconvmlp.testing.data import generate_tiny_ade20k, generate_tiny_coco
+from mmconvmlp.testing.corrupt import edit_json
+from mmconvmlp.testing.data import generate_tiny_ade20k
 from mmconvmlp.utils import ToolError, load_config
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -22,29 +23,12 @@ TRAIN_JSON = 'annotations/instances_train2017.json'
 
 
 @pytest.fixture(scope='module')
-def pristine_coco(tmp_path_factory):
-    return generate_tiny_coco(str(tmp_path_factory.mktemp('data') / 'coco'))
-
-
-@pytest.fixture
-def coco(pristine_coco, tmp_path):
-    """A fresh copy of the tiny COCO dataset (4 train images of 128x128)."""
-    return shutil.copytree(pristine_coco, tmp_path / 'coco')
-
-
-@pytest.fixture(scope='module')
 def pristine_ade(tmp_path_factory):
     return generate_tiny_ade20k(str(tmp_path_factory.mktemp('data') / 'ade'))
 
 
 def edit_annotations(root, edit, name=TRAIN_JSON):
-    path = osp.join(root, name)
-    with open(path) as f:
-        data = json.load(f)
-    edit(data)
-    with open(path, 'w') as f:
-        json.dump(data, f)
-    return path
+    edit_json(osp.join(root, name), edit)
 
 
 def set_box(root, ann_index, bbox):
@@ -66,40 +50,40 @@ def train_fails(tool_main, capsys, config, root):
 
 
 # ------------------------------------------------- unusable: one message
-def test_zero_byte_jpeg(coco, capsys, tool_main):
-    image = coco / 'train2017' / '000000000002.jpg'
+def test_zero_byte_jpeg(tiny_coco, capsys, tool_main):
+    image = tiny_coco / 'train2017' / '000000000002.jpg'
     image.write_bytes(b'')
-    err = train_fails(tool_main, capsys, RETINANET, coco)
+    err = train_fails(tool_main, capsys, RETINANET, tiny_coco)
     assert err.startswith('error: the data of ')
     assert f'{EMPTY}: 1; first: {image}' in err
     assert 'tools/misc/check_dataset.py' in err
 
 
-def test_annotation_names_missing_image(coco, capsys, tool_main):
-    image = coco / 'train2017' / '000000000003.jpg'
+def test_annotation_names_missing_image(tiny_coco, capsys, tool_main):
+    image = tiny_coco / 'train2017' / '000000000003.jpg'
     image.unlink()
-    err = train_fails(tool_main, capsys, RETINANET, coco)
+    err = train_fails(tool_main, capsys, RETINANET, tiny_coco)
     assert f'{MISSING}: 1; first: {image}' in err
 
 
-def test_annotation_file_not_json(coco, capsys, tool_main):
-    path = coco / TRAIN_JSON
+def test_annotation_file_not_json(tiny_coco, capsys, tool_main):
+    path = tiny_coco / TRAIN_JSON
     text = path.read_text()
     path.write_text(text[:-40])  # cut short, as by an interrupted copy
-    err = train_fails(tool_main, capsys, RETINANET, coco)
+    err = train_fails(tool_main, capsys, RETINANET, tiny_coco)
     lines = text[:-40].splitlines()
     assert f'{path}: ' in err
     assert f'line {len(lines)} column {len(lines[-1]) + 1}' in err
 
 
-def test_unknown_category_id(coco, capsys, tool_main):
+def test_unknown_category_id(tiny_coco, capsys, tool_main):
 
     def edit(data):
         data['annotations'][1]['category_id'] = 999
 
-    edit_annotations(coco, edit)
-    err = train_fails(tool_main, capsys, RETINANET, coco)
-    assert str(coco / TRAIN_JSON) in err
+    edit_annotations(tiny_coco, edit)
+    err = train_fails(tool_main, capsys, RETINANET, tiny_coco)
+    assert str(tiny_coco / TRAIN_JSON) in err
     assert 'annotation 2 (000000000002.jpg) has category_id 999' in err
 
 
@@ -115,15 +99,15 @@ def test_label_map_value_out_of_range(pristine_ade, tmp_path, capsys,
     assert 'valid: 0..149 and 255' in err
 
 
-def test_test_set_checked_by_test_tool(coco, tmp_path, capsys, tool_main):
-    image = coco / 'val2017' / '000000000001.jpg'
+def test_test_set_checked_by_test_tool(tiny_coco, tmp_path, capsys, tool_main):
+    image = tiny_coco / 'val2017' / '000000000001.jpg'
     image.unlink()
     checkpoint = tmp_path / 'model.pth'
     checkpoint.write_bytes(b'')  # not read: the check comes first
     assert tool_main(
         'test',
         [RETINANET, str(checkpoint), '--data-root',
-         str(coco)]) == 1
+         str(tiny_coco)]) == 1
     err = capsys.readouterr().err
     assert 'before testing started' in err
     assert f'{MISSING}: 1; first: {image}' in err
@@ -135,9 +119,9 @@ def test_test_set_checked_by_test_tool(coco, tmp_path, capsys, tool_main):
     ([300, 10, 20, 20], 'outside the image'),
     ([10, 10, float('nan'), 20], 'not finite'),
 ])
-def test_degenerate_box_dropped(coco, tmp_path, bbox, reason):
-    set_box(coco, 0, bbox)
-    cfg = load_config(RETINANET, None, str(tmp_path / 'work'), str(coco))
+def test_degenerate_box_dropped(tiny_coco, tmp_path, bbox, reason):
+    set_box(tiny_coco, 0, bbox)
+    cfg = load_config(RETINANET, None, str(tmp_path / 'work'), str(tiny_coco))
     report = check_data(cfg, 'train')[0]
     assert report.count(DROPPED) == 1 and report.count(CLIPPED) == 0
     example = report.problems[DROPPED].examples[0]
@@ -149,10 +133,11 @@ def test_degenerate_box_dropped(coco, tmp_path, bbox, reason):
     assert 1 not in ids and len(ids) > 0
 
 
-def test_box_partly_outside_is_clipped_in_what_training_reads(coco, tmp_path):
+def test_box_partly_outside_is_clipped_in_what_training_reads(
+        tiny_coco, tmp_path):
     from mmengine.registry import DATASETS, DefaultScope
-    set_box(coco, 0, [-100, -100, 400, 400])  # the image is 128x128
-    cfg = load_config(RETINANET, None, str(tmp_path / 'work'), str(coco))
+    set_box(tiny_coco, 0, [-100, -100, 400, 400])  # the image is 128x128
+    cfg = load_config(RETINANET, None, str(tmp_path / 'work'), str(tiny_coco))
     report = check_data(cfg, 'train')[0]
     assert report.count(CLIPPED) == 1 and report.count(DROPPED) == 0
     assert report.problems[CLIPPED].examples == [
@@ -172,8 +157,8 @@ def test_box_partly_outside_is_clipped_in_what_training_reads(coco, tmp_path):
         'annotations/instances_val2017.json'
 
 
-def test_clean_data_is_left_alone(coco, tmp_path):
-    cfg = load_config(RETINANET, None, str(tmp_path / 'work'), str(coco))
+def test_clean_data_is_left_alone(tiny_coco, tmp_path):
+    cfg = load_config(RETINANET, None, str(tmp_path / 'work'), str(tiny_coco))
     reports = check_data(cfg, 'train')
     assert [r.problems for r in reports] == [{}, {}]
     assert [r.num_samples for r in reports] == [4, 2]
@@ -192,16 +177,16 @@ def test_clean_data_is_left_alone(coco, tmp_path):
     assert steps[1]['record_file'] is None
 
 
-def test_data_checks_settings(coco, tmp_path):
+def test_data_checks_settings(tiny_coco, tmp_path):
     cfg = load_config(RETINANET, {
         'data_checks.scan': False,
         'data_checks.safe_loading': False
-    }, str(tmp_path), str(coco))
+    }, str(tmp_path), str(tiny_coco))
     assert check_data(cfg, 'train') == []
     assert cfg.train_dataloader.dataset.pipeline[0].type == \
         'LoadImageFromFile'
     cfg = load_config(RETINANET, {'data_checks.max_bad_fration': 0.1},
-                      str(tmp_path), str(coco))
+                      str(tmp_path), str(tiny_coco))
     with pytest.raises(ToolError, match='unknown data_checks keys'):
         check_data(cfg, 'train')
 
@@ -214,19 +199,20 @@ def test_check_box():
     assert check_box([0, 0, 0, 5], 10, 10)[0] is None
 
 
-def test_scan_coco_decodes_with_decode(coco):
-    path = coco / 'train2017' / '000000000004.jpg'
+def test_scan_coco_decodes_with_decode(tiny_coco):
+    path = tiny_coco / 'train2017' / '000000000004.jpg'
     path.write_bytes(path.read_bytes()[:200])
-    ann_file = str(coco / TRAIN_JSON)
-    assert not scan_coco(ann_file, str(coco / 'train2017')).problems
+    ann_file = str(tiny_coco / TRAIN_JSON)
+    assert not scan_coco(ann_file, str(tiny_coco / 'train2017')).problems
     report = scan_coco(
-        ann_file, str(coco / 'train2017'), decode=True, fatal_share=0.5)
+        ann_file, str(tiny_coco / 'train2017'), decode=True, fatal_share=0.5)
     problem = report.problems['images that cannot be decoded']
     assert problem.count == 1 and not problem.fatal  # 1 of 4 <= 0.5
     assert problem.examples[0].startswith(str(path))
 
 
-def test_evaluator_annotation_file_checked(coco, tmp_path, capsys, tool_main):
+def test_evaluator_annotation_file_checked(tiny_coco, tmp_path, capsys,
+                                           tool_main):
     """CocoMetric reads its own file: checked where no dataset reads it."""
     ann_file = tmp_path / 'other_val.json'
     ann_file.write_text('{"images": [\n')
@@ -235,7 +221,7 @@ def test_evaluator_annotation_file_checked(coco, tmp_path, capsys, tool_main):
     assert tool_main('test', [
         RETINANET,
         str(checkpoint), '--data-root',
-        str(coco), '--cfg-options', f'test_evaluator.ann_file={ann_file}'
+        str(tiny_coco), '--cfg-options', f'test_evaluator.ann_file={ann_file}'
     ]) == 1
     err = capsys.readouterr().err
     assert f'test_evaluator.ann_file ({ann_file}):' in err

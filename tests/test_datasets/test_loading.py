@@ -8,20 +8,15 @@ import pytest
 from mmengine.logging import MMLogger
 
 from mmconvmlp.datasets import BadDataError, SafeLoadImageFromFile
-from mmconvmlp.testing.data import generate_tiny_coco
+from mmconvmlp.testing.corrupt import truncate
 
 
-@pytest.fixture(scope='module')
-def coco(tmp_path_factory):
+@pytest.fixture
+def coco(tiny_coco):
     """Tiny COCO dataset whose 3rd and 4th training images are truncated."""
-    root = generate_tiny_coco(str(tmp_path_factory.mktemp('data') / 'coco'))
     for name in ('000000000003.jpg', '000000000004.jpg'):
-        path = osp.join(root, 'train2017', name)
-        with open(path, 'rb') as f:
-            data = f.read()
-        with open(path, 'wb') as f:
-            f.write(data[:len(data) // 2])
-    return root
+        truncate(str(tiny_coco / 'train2017' / name))
+    return str(tiny_coco)
 
 
 @pytest.fixture

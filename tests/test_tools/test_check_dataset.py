@@ -1,59 +1,41 @@
 """tools/misc/check_dataset.py: decodes every image and label map, shows a
 progress bar and a summary, exits 1 when the data is unusable."""
-import json
 import os.path as osp
-import shutil
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from mmconvmlp.testing.data import generate_tiny_ade20k, generate_tiny_coco
+from mmconvmlp.testing.corrupt import edit_json, truncate
+from mmconvmlp.testing.data import generate_tiny_ade20k
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 RETINANET = osp.join(REPO, 'configs', 'retinanet_convmlp_s_coco.py')
 FPN = osp.join(REPO, 'configs', 'fpn_convmlp_s_ade20k.py')
 
 
-def truncate(path):
-    with open(path, 'rb') as f:
-        data = f.read()
-    with open(path, 'wb') as f:
-        f.write(data[:len(data) // 2])
-
-
-@pytest.fixture(scope='module')
-def pristine_coco(tmp_path_factory):
-    return generate_tiny_coco(str(tmp_path_factory.mktemp('data') / 'coco'))
-
-
-@pytest.fixture
-def coco(pristine_coco, tmp_path):
-    return shutil.copytree(pristine_coco, tmp_path / 'coco')
-
-
-def test_clean_dataset(coco, capsys, tool_main):
+def test_clean_dataset(tiny_coco, capsys, tool_main):
     assert tool_main(
         'misc/check_dataset',
-        [RETINANET, '--data-root', str(coco)]) == 0
+        [RETINANET, '--data-root', str(tiny_coco)]) == 0
     out = capsys.readouterr().out
     assert '4/4' in out and '2/2' in out  # the progress bars
     assert 'train_dataloader.dataset (' in out and '4 images): ok' in out
     assert 'val_dataloader.dataset (' in out and '2 images): ok' in out
 
 
-def test_truncated_jpeg_and_clipped_box(coco, capsys, tool_main):
+def test_truncated_jpeg_and_clipped_box(tiny_coco, capsys, tool_main):
     """A truncated JPEG, which the pre-flight check does not decode, is found
     by decoding: unusable, as 1 of 4 is more than the default share."""
-    bad = coco / 'train2017' / '000000000003.jpg'
+    bad = tiny_coco / 'train2017' / '000000000003.jpg'
     truncate(bad)
-    ann_file = coco / 'annotations' / 'instances_train2017.json'
-    data = json.loads(ann_file.read_text())
-    data['annotations'][0]['bbox'] = [-100, -100, 400, 400]
-    ann_file.write_text(json.dumps(data))
-    assert tool_main('misc/check_dataset',
-                     [RETINANET, '--data-root',
-                      str(coco), '--split', 'train']) == 1
+    edit_json(
+        tiny_coco / 'annotations' / 'instances_train2017.json', lambda data:
+        data['annotations'][0].update(bbox=[-100, -100, 400, 400]))
+    assert tool_main(
+        'misc/check_dataset',
+        [RETINANET, '--data-root',
+         str(tiny_coco), '--split', 'train']) == 1
     out, err = capsys.readouterr()
     assert f'images that cannot be decoded: 1; first: {bad}: ' in out
     assert '[unusable]' in out
@@ -66,7 +48,7 @@ def test_truncated_jpeg_and_clipped_box(coco, capsys, tool_main):
     # Within the share that training skips: a warning, exit 0.
     assert tool_main('misc/check_dataset', [
         RETINANET, '--data-root',
-        str(coco), '--split', 'train', '--cfg-options',
+        str(tiny_coco), '--split', 'train', '--cfg-options',
         'data_checks.max_bad_fraction=0.25'
     ]) == 0
     out = capsys.readouterr().out

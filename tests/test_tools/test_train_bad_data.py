@@ -6,7 +6,7 @@ import os.path as osp
 
 import pytest
 
-from mmconvmlp.testing.data import generate_tiny_coco
+from mmconvmlp.testing.corrupt import truncate
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 RETINANET = osp.join(REPO, 'configs', 'retinanet_convmlp_s_coco.py')
@@ -23,16 +23,11 @@ TINY = [
 ]
 
 
-@pytest.fixture(scope='module')
-def coco(tmp_path_factory):
+@pytest.fixture
+def coco(tiny_coco):
     """Tiny COCO dataset whose 3rd training image is truncated."""
-    root = generate_tiny_coco(str(tmp_path_factory.mktemp('data') / 'coco'))
-    path = osp.join(root, 'train2017', '000000000003.jpg')
-    with open(path, 'rb') as f:
-        data = f.read()
-    with open(path, 'wb') as f:
-        f.write(data[:len(data) // 2])
-    return root
+    truncate(str(tiny_coco / 'train2017' / '000000000003.jpg'))
+    return str(tiny_coco)
 
 
 def test_undecodable_image_skipped_and_run_finishes(coco, tmp_path, tool_main):
