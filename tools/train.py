@@ -23,10 +23,10 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmconvmlp.datasets import check_data  # noqa: E402
 from mmconvmlp.utils import (add_common_args, build_runner,  # noqa: E402
-                             check_datasets, check_file, check_neck_channels,
-                             load_config,
+                             check_datasets, check_file, check_load_from_pin,
+                             check_neck_channels, load_config,
                              register_safe_globals, run_tool, setup_amp,
-                             setup_launcher)
+                             setup_launcher, setup_resume)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -40,8 +40,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         'computes bfloat16 natively (float32 with a warning otherwise)')
     parser.add_argument(
         '--resume', nargs='?', type=str, const='auto',
-        help='resume from this checkpoint, or (no value) from the latest checkpoint in '
-        'the work directory')
+        help='resume from this checkpoint, or (no value) from the newest '
+        'complete checkpoint in the work directory; with none there, train '
+        'from the beginning (with a warning)')
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
@@ -55,6 +56,8 @@ def main(argv: Optional[List[str]] = None):
 
     Raises:
         ToolError: A problem the user can fix, found before training starts.
+        CheckpointError: A checkpoint was refused (code inside, or not the
+            pinned SHA-256); ``run_tool`` prints it as one line.
     """
     args = parse_args(argv)
     register_safe_globals()
@@ -64,13 +67,15 @@ def main(argv: Optional[List[str]] = None):
     check_data(cfg, 'train', args.config)
     check_neck_channels(cfg)
     setup_amp(cfg, args.amp)
-    if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
-    elif args.resume is not None:
+    if args.resume not in (None, 'auto'):
         check_file(args.resume, 'checkpoint to resume from')
-        cfg.resume, cfg.load_from = True, args.resume
+    warning = setup_resume(cfg, args.resume)
+    check_load_from_pin(cfg)
     setup_launcher(cfg)
-    return build_runner(cfg).train()
+    runner = build_runner(cfg)
+    if warning:
+        runner.logger.warning(warning)
+    return runner.train()
 
 
 if __name__ == '__main__':

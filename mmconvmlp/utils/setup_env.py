@@ -7,8 +7,9 @@ What the tools add to the stock OpenMMLab ones:
   natively, :class:`mmconvmlp.engine.CPUAmpOptimWrapper`) and the usual fp16 AMP
   on a GPU;
 - ``--launcher pytorch`` on a CPU-only machine (gloo process group, CPU DDP);
-- weights-only loading of MMEngine checkpoints
-  (:func:`mmconvmlp.utils.register_safe_globals`);
+- weights-only loading of every checkpoint, wherever it comes from
+  (:mod:`mmconvmlp.utils.safe_load`,
+  :func:`mmconvmlp.utils.register_safe_globals`);
 - problems the user can fix end the tool with one message (:class:`ToolError`).
 """
 import gc
@@ -22,6 +23,7 @@ from mmengine.logging import print_log
 
 from .checks import ToolError
 from .config import codebase_of, replace_sync_bn
+from .safe_load import CheckpointError
 
 
 def setup_launcher(cfg: Config) -> None:
@@ -132,14 +134,15 @@ def add_result_dump(cfg: Config, runner, out: str) -> None:
 
 
 def run_tool(main: Callable, argv: Optional[List[str]] = None) -> int:
-    """Run ``main(argv)``; a :class:`ToolError` prints its message alone.
+    """Run ``main(argv)``; a :class:`ToolError` prints its message alone, and
+    so does a refused checkpoint (:class:`~mmconvmlp.utils.CheckpointError`).
 
     Returns:
-        int: The exit status: 0, or 1 after a :class:`ToolError`.
+        int: The exit status: 0, or 1 after either error.
     """
     try:
         main(argv)
-    except ToolError as e:
+    except (ToolError, CheckpointError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 1
     close_process_group()

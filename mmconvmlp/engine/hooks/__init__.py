@@ -1,3 +1,4 @@
 from .loss_curve_hook import LossCurveHook
+from .resume_state_hook import ResumeStateHook
 
-__all__ = ['LossCurveHook']
+__all__ = ['LossCurveHook', 'ResumeStateHook']

@@ -576,15 +576,21 @@ class ConvMLP(BaseModule):
     def init_weights(self) -> None:
         """Initialise, or load the checkpoint named by a ``Pretrained`` ``init_cfg``.
 
+        ``init_cfg=dict(type='Pretrained', checkpoint=PATH_OR_URL)`` may pin
+        the file with ``sha256='<64 hex digits>'``.
+
         Raises:
             RuntimeError: The checkpoint leaves backbone weights unfilled, has weights of
                 the wrong shape, or holds keys that belong to no ConvMLP.
+            mmconvmlp.utils.CheckpointError: The file was refused (code
+                inside, or a SHA-256 other than the pinned one).
         """
         cfg = self.init_cfg
         if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
             load_convmlp_checkpoint(
                 self, cfg['checkpoint'], prefix=cfg.get('prefix'),
-                map_location=cfg.get('map_location', 'cpu'))
+                map_location=cfg.get('map_location', 'cpu'),
+                sha256=cfg.get('sha256'))
             self.is_init = True  # BaseModule's flag: not initialised again
             return
         super().init_weights()

@@ -93,7 +93,9 @@ def _short(keys, limit: int = 8) -> str:
 def load_convmlp_checkpoint(model: nn.Module,
                             filename: str,
                             prefix: Optional[str] = None,
-                            map_location: str = 'cpu') -> Dict[str, torch.Tensor]:
+                            map_location: str = 'cpu',
+                            sha256: Optional[str] = None
+                            ) -> Dict[str, torch.Tensor]:
     """Fill every parameter and buffer of a ConvMLP from a checkpoint, or raise.
 
     Args:
@@ -102,6 +104,8 @@ def load_convmlp_checkpoint(model: nn.Module,
             reads).
         prefix (str, optional): See :func:`convert_convmlp_checkpoint`.
         map_location (str): Where to map tensors. Defaults to ``'cpu'``.
+        sha256 (str, optional): The file's SHA-256 (as ``sha256sum`` prints
+            it); a file that differs is refused. Defaults to None.
 
     Returns:
         dict[str, Tensor]: The converted state dict that was loaded.
@@ -110,13 +114,20 @@ def load_convmlp_checkpoint(model: nn.Module,
         RuntimeError: The file cannot be read, or it does not fit ``model``: backbone
             weights missing, shapes that differ, or keys that belong to no ConvMLP. The
             message names the keys. Nothing is loaded in that case.
+        mmconvmlp.utils.CheckpointError: The file was refused: it holds code
+            or classes that weights-only loading does not allow, or it does
+            not match ``sha256`` (or the hash in its URL's file name).
     """
     from mmengine.logging import MMLogger
     from mmengine.runner.checkpoint import CheckpointLoader
 
+    from mmconvmlp.utils.safe_load import CheckpointError, resolve_checkpoint
     try:
         checkpoint = CheckpointLoader.load_checkpoint(
-            filename, map_location=map_location, logger='current')
+            resolve_checkpoint(filename, sha256) if sha256 else filename,
+            map_location=map_location, logger='current')
+    except CheckpointError:
+        raise  # already names the file and the reason
     except Exception as e:  # noqa: BLE001  (re-raised with the file named)
         raise RuntimeError(f'ConvMLP: cannot read checkpoint {filename!r}: '
                            f'{type(e).__name__}: {e}') from e
