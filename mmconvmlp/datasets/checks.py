@@ -244,7 +244,7 @@ def check_box(bbox: Sequence[float], width: float,
         height (float): Image height, pixels.
 
     Returns:
-        tuple: The box, clipped (``[x, y, w, h]``, the same list when
+        tuple: The box, clipped (``[x, y, w, h]``, a copy of ``bbox`` when
         nothing changed), and ``''``; or None and why it is dropped.
     """
     x, y, w, h = (float(v) for v in bbox)

@@ -3,7 +3,6 @@ progress bar and a summary, exits 1 when the data is unusable."""
 import os.path as osp
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from mmconvmlp.testing.corrupt import edit_json, truncate
