@@ -2,8 +2,10 @@
 from .version import __version__
 from .registry import HOOKS, MODELS, OPTIM_WRAPPERS
 from .models import ConvMLP
-from .models.utils import convert_convmlp_checkpoint, load_convmlp_checkpoint
-from .engine import CPUAmpOptimWrapper, LossCurveHook
+from .models.utils import (CheckpointMismatchError, check_checkpoint,
+                           check_state_dict, convert_convmlp_checkpoint,
+                           convert_key, load_convmlp_checkpoint)
+from .engine import CheckpointCheckHook, CPUAmpOptimWrapper, LossCurveHook
 from .utils import register_safe_globals
 
 # MMEngine writes its checkpoints with a few of its own classes inside; allow-list
@@ -12,5 +14,7 @@ from .utils import register_safe_globals
 register_safe_globals()
 
 __all__ = ['__version__', 'MODELS', 'OPTIM_WRAPPERS', 'HOOKS', 'ConvMLP',
-           'convert_convmlp_checkpoint', 'load_convmlp_checkpoint', 'LossCurveHook',
-           'CPUAmpOptimWrapper', 'register_safe_globals']
+           'convert_convmlp_checkpoint', 'convert_key', 'load_convmlp_checkpoint',
+           'check_state_dict', 'check_checkpoint', 'CheckpointMismatchError',
+           'CheckpointCheckHook', 'LossCurveHook', 'CPUAmpOptimWrapper',
+           'register_safe_globals']

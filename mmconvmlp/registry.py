@@ -4,7 +4,8 @@ Each is a child of MMEngine's root registry of its kind with scope ``mmconvmlp``
 so that MMDetection and MMSegmentation configs reach the project's modules as
 ``type='mmconvmlp.X'`` once ``custom_imports=dict(imports=['mmconvmlp'])`` is set:
 ``mmconvmlp.ConvMLP`` (a model), ``mmconvmlp.CPUAmpOptimWrapper`` (an optimizer
-wrapper) and ``mmconvmlp.LossCurveHook`` (a hook).
+wrapper), ``mmconvmlp.LossCurveHook`` and ``mmconvmlp.CheckpointCheckHook``
+(hooks).
 """
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS

@@ -27,7 +27,7 @@ from mmconvmlp.utils import (add_common_args, add_result_dump, build_runner,  # 
                              check_datasets, check_file, check_neck_channels,
                              check_out_path, codebase_of, enable_visualization,
                              load_config, register_safe_globals, run_tool,
-                             setup_launcher)
+                             set_checkpoint_check, setup_launcher)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -59,7 +59,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
         dict: The metrics ``Runner.test`` returns.
 
     Raises:
-        ToolError: A problem the user can fix, found before testing starts.
+        ToolError: A problem the user can fix, found before testing starts
+            (among them a checkpoint that does not fill the model exactly:
+            :class:`mmconvmlp.models.utils.CheckpointMismatchError`).
     """
     args = parse_args(argv)
     register_safe_globals()
@@ -71,6 +73,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
     check_datasets(cfg, 'test', args.config)
     check_neck_channels(cfg)
     cfg.load_from = args.checkpoint
+    # Refuse, before testing, a file that leaves any layer unfilled.
+    set_checkpoint_check(cfg, 'strict')
     if args.show or args.show_dir:
         enable_visualization(cfg, args.show, args.show_dir, args.wait_time)
     if args.out and codebase_of(cfg) == 'mmseg':

@@ -23,9 +23,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmconvmlp.utils import (add_common_args, build_runner,  # noqa: E402
                              check_datasets, check_file, check_neck_channels,
-                             load_config,
-                             register_safe_globals, run_tool, setup_amp,
-                             setup_launcher)
+                             load_config, register_safe_globals, run_tool,
+                             set_checkpoint_check, setup_amp, setup_launcher)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -53,7 +52,9 @@ def main(argv: Optional[List[str]] = None):
         nn.Module: The trained model (what ``Runner.train`` returns).
 
     Raises:
-        ToolError: A problem the user can fix, found before training starts.
+        ToolError: A problem the user can fix, found before training starts
+            (among them a checkpoint that does not fit the model:
+            :class:`mmconvmlp.models.utils.CheckpointMismatchError`).
     """
     args = parse_args(argv)
     register_safe_globals()
@@ -67,6 +68,9 @@ def main(argv: Optional[List[str]] = None):
     elif args.resume is not None:
         check_file(args.resume, 'checkpoint to resume from')
         cfg.resume, cfg.load_from = True, args.resume
+    # Resuming needs the exact model; fine-tuning (load_from) the backbone and
+    # neck, while head weights of another class count are skipped.
+    set_checkpoint_check(cfg, 'resume' if cfg.get('resume') else 'finetune')
     setup_launcher(cfg)
     return build_runner(cfg).train()
 

@@ -1,3 +1,4 @@
+from .checkpoint_check_hook import CheckpointCheckHook
 from .loss_curve_hook import LossCurveHook
 
-__all__ = ['LossCurveHook']
+__all__ = ['CheckpointCheckHook', 'LossCurveHook']
