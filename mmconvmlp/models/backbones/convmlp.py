@@ -310,8 +310,9 @@ class ConvMLP(BaseModule):
     A port of the backbone of Li et al., "ConvMLP: Hierarchical Convolutional MLPs for
     Vision", arXiv:2109.04454, https://github.com/SHI-Labs/Convolutional-MLPs. Given the
     same weights it computes the same function as the original detection/segmentation
-    backbone, and it loads the authors' checkpoints (see
-    :func:`mmconvmlp.models.utils.convert_convmlp_checkpoint`).
+    backbone, and it loads the authors' checkpoints: any state dict loaded into it
+    (by itself or inside a detector/segmentor, through any loader) may name its
+    keys in the authors' layout (see :func:`mmconvmlp.models.utils.convert_key`).
 
     Outputs (index: where it is taken, stride, channels for S / M / L):
 
