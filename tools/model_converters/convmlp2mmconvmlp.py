@@ -21,11 +21,13 @@ from typing import List, Optional
 # mmengine imports pkg_resources, which warns on every start.
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 # Runs from a clone without installing the package, too.
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, REPO)
 
 from mmconvmlp.models.utils import convert_checkpoint  # noqa: E402
-from mmconvmlp.utils import (ToolError, check_file, dataset_meta_of,  # noqa: E402
-                             load_config, register_safe_globals, run_tool)
+from mmconvmlp.utils import (ToolError, check_file,  # noqa: E402
+                             dataset_meta_of, load_config,
+                             register_safe_globals, run_tool)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

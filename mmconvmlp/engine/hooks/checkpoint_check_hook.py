@@ -1,5 +1,5 @@
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
-"""A hook that refuses checkpoints which would leave the model partly loaded."""
+"""A hook that refuses checkpoints that would leave the model partly loaded."""
 from mmengine.hooks import Hook
 
 from mmconvmlp.models.utils.checkpoint import (POLICIES, check_checkpoint,

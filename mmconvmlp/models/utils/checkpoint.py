@@ -359,11 +359,11 @@ class StateDictReport(NamedTuple):
         words = dict(missing=('missing key', 'missing keys'),
                      mismatched=('shape mismatch', 'shape mismatches'),
                      unexpected=('unexpected key', 'unexpected keys'))
+        order = self.parts() + ['']
         lines = []
+        # Grouped by part (stable: kinds keep their order within a part).
         for (part, kind), names in sorted(
-                groups.items(),
-                key=lambda item: self.parts().index(item[0][0])
-                if by_part else 0):
+                groups.items(), key=lambda item: order.index(item[0][0])):
             more = (f' ... and {len(names) - limit} more'
                     if len(names) > limit else '')
             head = f'  {part}: ' if part else '  '
@@ -381,8 +381,9 @@ def _unwrap_model(model: nn.Module) -> nn.Module:
     return model.module if is_model_wrapper(model) else model
 
 
-def check_state_dict(model: nn.Module,
-                     state_dict: Mapping[str, torch.Tensor]) -> StateDictReport:
+def check_state_dict(
+        model: nn.Module,
+        state_dict: Mapping[str, torch.Tensor]) -> StateDictReport:
     """Compare a whole model's state dict with a model, as loading it would.
 
     The file's keys go through what loading does to them first: DDP's
@@ -591,10 +592,11 @@ def describe_skipped(skipped: StateDictReport, source: Optional[str] = None,
     return text
 
 
-def load_convmlp_checkpoint(model: nn.Module,
-                            filename: str,
-                            prefix: Optional[str] = None,
-                            map_location: str = 'cpu') -> Dict[str, torch.Tensor]:
+def load_convmlp_checkpoint(
+        model: nn.Module,
+        filename: str,
+        prefix: Optional[str] = None,
+        map_location: str = 'cpu') -> Dict[str, torch.Tensor]:
     """Fill every parameter and buffer of a ConvMLP from a checkpoint, or
     raise.
 
