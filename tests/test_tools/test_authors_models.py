@@ -14,7 +14,6 @@ import torch
 
 from mmconvmlp.testing.checkpoints import (authors_checkpoint, own_layout,
                                            random_classes)
-from mmconvmlp.testing.tiny_datasets import make_ade20k, make_coco
 from mmconvmlp.testing.tool_options import DET_TINY, SEG_TINY
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -29,16 +28,6 @@ MODELS = {
 
 def config(name):
     return osp.join(REPO, 'configs', name + '.py')
-
-
-@pytest.fixture(scope='module')
-def coco_root(tmp_path_factory):
-    return make_coco(str(tmp_path_factory.mktemp('data') / 'coco'))
-
-
-@pytest.fixture(scope='module')
-def ade_root(tmp_path_factory):
-    return make_ade20k(str(tmp_path_factory.mktemp('data') / 'ADEChallengeData2016'))
 
 
 @pytest.fixture(scope='module')

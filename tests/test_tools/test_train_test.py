@@ -10,7 +10,6 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmconvmlp.testing.tiny_datasets import make_ade20k, make_coco
 from mmconvmlp.testing.tool_options import DET_TINY, SEG_TINY
 from mmconvmlp.utils import (ToolError, check_neck_channels, register_safe_globals,
                              safe_globals_for_mmengine_checkpoints, setup_amp,
@@ -35,16 +34,6 @@ def ok(result):
 
 def config(name):
     return osp.join(CONFIGS, name + '.py')
-
-
-@pytest.fixture(scope='module')
-def coco_root(tmp_path_factory):
-    return make_coco(str(tmp_path_factory.mktemp('data') / 'coco'))
-
-
-@pytest.fixture(scope='module')
-def ade_root(tmp_path_factory):
-    return make_ade20k(str(tmp_path_factory.mktemp('data') / 'ADEChallengeData2016'))
 
 
 # ------------------------------------------------------------ COCO, RetinaNet

@@ -26,39 +26,41 @@ import torch.nn as nn
 
 from mmconvmlp.utils.checks import ToolError
 
-# The authors' names -> this project's, on keys relative to the backbone; the
-# first match wins. No pattern matches a converted name, which is what makes
-# the conversion idempotent.
-_RENAMES = [(re.compile(pattern), repl) for pattern, repl in [
-    # stem: Sequential(conv, bn, relu) x3 + maxpool -> three ConvModules
-    (r'^tokenizer\.block\.(0|3|6)\.',
-     lambda m: f'stem.{int(m[1]) // 3}.conv.'),
-    (r'^tokenizer\.block\.(1|4|7)\.',
-     lambda m: f'stem.{int(m[1]) // 3}.bn.'),
-    (r'^conv_stages\.conv_blocks\.(\d+)\.(0|3|6)\.',
-     lambda m: f'conv_stage.blocks.{m[1]}.layers.{int(m[2]) // 3}.conv.'),
-    (r'^conv_stages\.conv_blocks\.(\d+)\.(1|4|7)\.',
-     lambda m: f'conv_stage.blocks.{m[1]}.layers.{int(m[2]) // 3}.bn.'),
-    (r'^conv_stages\.downsample\.', 'conv_stage.downsample.'),
-    (r'^(stages\.\d+)\.downsample_mlp\.downsample\.', r'\1.downsample.'),
-    (r'^(stages\.\d+\.blocks\.\d+)\.channel_mlp(1|2)\.', r'\1.mlp\2.'),
-    (r'^(stages\.\d+\.blocks\.\d+)\.connect_norm\.', r'\1.norm_dw.'),
-    (r'^(stages\.\d+\.blocks\.\d+)\.connect\.', r'\1.dwconv.'),
-]]
+# The two layouts, as (authors' prefix, this project's prefix) of keys
+# relative to the backbone; '#' is any index, carried over. The stem and the
+# conv blocks were Sequential(conv, bn, relu) x3 (positions 0/1, 3/4, 6/7);
+# here they are three ConvModules. No authors' prefix is a prefix of a name in
+# this project's layout, which makes the conversion idempotent.
+_LAYOUTS = [
+    *((f'tokenizer.block.{3 * i + j}.', f'stem.{i}.{layer}.')
+      for i in range(3) for j, layer in enumerate(('conv', 'bn'))),
+    *((f'conv_stages.conv_blocks.#.{3 * i + j}.',
+       f'conv_stage.blocks.#.layers.{i}.{layer}.')
+      for i in range(3) for j, layer in enumerate(('conv', 'bn'))),
+    ('conv_stages.downsample.', 'conv_stage.downsample.'),
+    ('stages.#.downsample_mlp.downsample.', 'stages.#.downsample.'),
+    ('stages.#.blocks.#.channel_mlp1.', 'stages.#.blocks.#.mlp1.'),
+    ('stages.#.blocks.#.channel_mlp2.', 'stages.#.blocks.#.mlp2.'),
+    ('stages.#.blocks.#.connect_norm.', 'stages.#.blocks.#.norm_dw.'),
+    ('stages.#.blocks.#.connect.', 'stages.#.blocks.#.dwconv.'),
+]
+
+
+def _rules(to_project: bool) -> list:
+    """(pattern, replacement) of :data:`_LAYOUTS` in one direction."""
+    rules = []
+    for authors, project in _LAYOUTS:
+        src, dst = (authors, project) if to_project else (project, authors)
+        pattern = '^' + re.escape(src).replace(r'\#', r'(\d+)')
+        groups = iter(range(1, 10))  # '#' -> \1, \2, ... in order
+        rules.append((re.compile(pattern),
+                      re.sub('#', lambda _: f'\\{next(groups)}', dst)))
+    return rules
+
+
+_RENAMES = _rules(to_project=True)
 # The way back, only to name a missing key as an authors' file spells it.
-_ORIGINAL = [(re.compile(pattern), repl) for pattern, repl in [
-    (r'^stem\.(\d)\.conv\.', lambda m: f'tokenizer.block.{3 * int(m[1])}.'),
-    (r'^stem\.(\d)\.bn\.', lambda m: f'tokenizer.block.{3 * int(m[1]) + 1}.'),
-    (r'^conv_stage\.blocks\.(\d+)\.layers\.(\d)\.conv\.',
-     lambda m: f'conv_stages.conv_blocks.{m[1]}.{3 * int(m[2])}.'),
-    (r'^conv_stage\.blocks\.(\d+)\.layers\.(\d)\.bn\.',
-     lambda m: f'conv_stages.conv_blocks.{m[1]}.{3 * int(m[2]) + 1}.'),
-    (r'^conv_stage\.downsample\.', 'conv_stages.downsample.'),
-    (r'^(stages\.\d+)\.downsample\.', r'\1.downsample_mlp.downsample.'),
-    (r'^(stages\.\d+\.blocks\.\d+)\.mlp(1|2)\.', r'\1.channel_mlp\2.'),
-    (r'^(stages\.\d+\.blocks\.\d+)\.norm_dw\.', r'\1.connect_norm.'),
-    (r'^(stages\.\d+\.blocks\.\d+)\.dwconv\.', r'\1.connect.'),
-]]
+_ORIGINAL = _rules(to_project=False)
 _CLASSIFIER = re.compile(r'^(norm|head)\.')
 _WRAPPERS = ('state_dict', 'model')
 _DDP = 'module.'
