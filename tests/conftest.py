@@ -23,15 +23,15 @@ def repo_root() -> str:
 @pytest.fixture(scope='session')
 def coco_root(tmp_path_factory) -> str:
     """A tiny dataset in the COCO 2017 layout (4 train, 2 val images)."""
-    from mmconvmlp.testing.tiny_datasets import make_coco
-    return make_coco(str(tmp_path_factory.mktemp('data') / 'coco'))
+    from mmconvmlp.testing.data import generate_tiny_coco
+    return generate_tiny_coco(str(tmp_path_factory.mktemp('data') / 'coco'))
 
 
 @pytest.fixture(scope='session')
 def ade_root(tmp_path_factory) -> str:
     """A tiny dataset in the ADEChallengeData2016 layout (4 train, 2 val images)."""
-    from mmconvmlp.testing.tiny_datasets import make_ade20k
-    return make_ade20k(str(tmp_path_factory.mktemp('data') / 'ADEChallengeData2016'))
+    from mmconvmlp.testing.data import generate_tiny_ade20k
+    return generate_tiny_ade20k(str(tmp_path_factory.mktemp('data') / 'ADEChallengeData2016'))
 
 
 @pytest.fixture(scope='session')

@@ -1,4 +1,4 @@
-# Semantic FPN-ConvMLP-S on the demo dataset (tools/make_demo_data.py): the paper
+# Semantic FPN-ConvMLP-S on the demo dataset (tools/misc/make_demo_data.py): the paper
 # config with only what a short CPU run needs changed: data root and classes, image
 # scale, schedule, and no ImageNet checkpoint download (the backbone trains from
 # scratch). The label maps use ADE20K's values; the four classes are a subset of

@@ -1,5 +1,6 @@
 """``--cfg-options`` that make the paper configs tiny for tool tests on the
-datasets of :mod:`mmconvmlp.testing.tiny_datasets`: no pretrained download,
+datasets of :func:`mmconvmlp.testing.data.generate_tiny_coco` and
+:func:`~mmconvmlp.testing.data.generate_tiny_ade20k`: no pretrained download,
 small images, no loader worker processes, a log line per iteration."""
 
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
