@@ -2,8 +2,11 @@
 from .version import __version__
 from .registry import HOOKS, MODELS, OPTIM_WRAPPERS, TRANSFORMS
 from .models import ConvMLP
-from .models.utils import convert_convmlp_checkpoint, load_convmlp_checkpoint
-from .engine import CPUAmpOptimWrapper, LossCurveHook, ResumeStateHook
+from .models.utils import (CheckpointMismatchError, check_checkpoint,
+                           check_state_dict, convert_convmlp_checkpoint,
+                           convert_key, load_convmlp_checkpoint)
+from .engine import (CheckpointCheckHook, CPUAmpOptimWrapper, LossCurveHook,
+                     ResumeStateHook)
 from .datasets import SafeLoadImageFromFile, check_data
 from .utils import (register_atomic_backend, register_safe_globals,
                     register_safe_loaders)
@@ -19,7 +22,9 @@ register_safe_loaders()
 register_atomic_backend()
 
 __all__ = ['__version__', 'MODELS', 'OPTIM_WRAPPERS', 'HOOKS', 'TRANSFORMS',
-           'ConvMLP', 'convert_convmlp_checkpoint', 'load_convmlp_checkpoint',
-           'LossCurveHook', 'ResumeStateHook', 'CPUAmpOptimWrapper',
-           'SafeLoadImageFromFile', 'check_data', 'register_safe_globals',
-           'register_safe_loaders', 'register_atomic_backend']
+           'ConvMLP', 'convert_convmlp_checkpoint', 'convert_key',
+           'load_convmlp_checkpoint', 'check_state_dict', 'check_checkpoint',
+           'CheckpointMismatchError', 'CheckpointCheckHook', 'LossCurveHook',
+           'ResumeStateHook', 'CPUAmpOptimWrapper', 'SafeLoadImageFromFile',
+           'check_data', 'register_safe_globals', 'register_safe_loaders',
+           'register_atomic_backend']

@@ -21,6 +21,20 @@ def repo_root() -> str:
     return REPO
 
 @pytest.fixture(scope='session')
+def coco_root(tmp_path_factory) -> str:
+    """A tiny dataset in the COCO 2017 layout (4 train, 2 val images)."""
+    from mmconvmlp.testing.data import generate_tiny_coco
+    return generate_tiny_coco(str(tmp_path_factory.mktemp('data') / 'coco'))
+
+
+@pytest.fixture(scope='session')
+def ade_root(tmp_path_factory) -> str:
+    """A tiny dataset in the ADEChallengeData2016 layout (4 train, 2 val images)."""
+    from mmconvmlp.testing.data import generate_tiny_ade20k
+    return generate_tiny_ade20k(str(tmp_path_factory.mktemp('data') / 'ADEChallengeData2016'))
+
+
+@pytest.fixture(scope='session')
 def tool_main():
     """``tool_main(name, argv)`` runs ``tools/<name>.py``'s ``main`` in this process,
     as its ``__main__`` block does, and returns the exit status."""

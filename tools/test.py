@@ -28,7 +28,8 @@ from mmconvmlp.utils import (add_common_args, add_result_dump, build_runner,  # 
                              check_datasets, check_file, check_load_from_pin,
                              check_neck_channels, check_out_path, codebase_of,
                              enable_visualization, load_config,
-                             register_safe_globals, run_tool, setup_launcher)
+                             register_safe_globals, run_tool,
+                             set_checkpoint_check, setup_launcher)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -62,7 +63,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
         dict: The metrics ``Runner.test`` returns.
 
     Raises:
-        ToolError: A problem the user can fix, found before testing starts.
+        ToolError: A problem the user can fix, found before testing starts
+            (among them a checkpoint that does not fill the model exactly:
+            :class:`mmconvmlp.models.utils.CheckpointMismatchError`).
         CheckpointError: The checkpoint was refused (code inside, or not the
             pinned SHA-256); ``run_tool`` prints it as one line.
     """
@@ -78,6 +81,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
     check_neck_channels(cfg)
     cfg.load_from = args.checkpoint
     check_load_from_pin(cfg)  # --cfg-options load_from_sha256=...
+    # Refuse, before testing, a file that leaves any layer unfilled.
+    set_checkpoint_check(cfg, 'strict')
     if args.show or args.show_dir:
         enable_visualization(cfg, args.show, args.show_dir, args.wait_time)
     if args.out and codebase_of(cfg) == 'mmseg':

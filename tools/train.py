@@ -25,8 +25,9 @@ from mmconvmlp.datasets import check_data  # noqa: E402
 from mmconvmlp.utils import (add_common_args, build_runner,  # noqa: E402
                              check_datasets, check_file, check_load_from_pin,
                              check_neck_channels, load_config,
-                             register_safe_globals, run_tool, setup_amp,
-                             setup_launcher, setup_resume)
+                             register_safe_globals, run_tool,
+                             set_checkpoint_check, setup_amp, setup_launcher,
+                             setup_resume)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -55,7 +56,9 @@ def main(argv: Optional[List[str]] = None):
         nn.Module: The trained model (what ``Runner.train`` returns).
 
     Raises:
-        ToolError: A problem the user can fix, found before training starts.
+        ToolError: A problem the user can fix, found before training starts
+            (among them a checkpoint that does not fit the model:
+            :class:`mmconvmlp.models.utils.CheckpointMismatchError`).
         CheckpointError: A checkpoint was refused (code inside, or not the
             pinned SHA-256); ``run_tool`` prints it as one line.
     """
@@ -71,6 +74,9 @@ def main(argv: Optional[List[str]] = None):
         check_file(args.resume, 'checkpoint to resume from')
     warning = setup_resume(cfg, args.resume)
     check_load_from_pin(cfg)
+    # Resuming needs the exact model; fine-tuning (load_from) the backbone and
+    # neck, while head weights of another class count are skipped.
+    set_checkpoint_check(cfg, 'resume' if cfg.get('resume') else 'finetune')
     setup_launcher(cfg)
     runner = build_runner(cfg)
     if warning:
