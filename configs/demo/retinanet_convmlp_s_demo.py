@@ -25,8 +25,7 @@ train_cfg = dict(max_epochs=num_epochs, val_interval=num_epochs)
 optim_wrapper = _base_.demo_optim_wrapper
 param_scheduler = [_base_.demo_warmup,
                    dict(_base_.demo_cosine, end=num_epochs)]
-default_hooks = dict(_base_.demo_default_hooks,
-                     checkpoint=dict(interval=num_epochs))
+default_hooks = _base_.demo_default_hooks
 auto_scale_lr = _base_.demo_auto_scale_lr
 for __key in [key for key in _base_ if key.startswith('demo_')]:
     del _base_[__key]  # assigned above: not kept as keys of their own

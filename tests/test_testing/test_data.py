@@ -259,7 +259,9 @@ def test_detection_demo_configs_share_data_and_schedule():
         train_cfg = cfg['train_cfg']
         assert train_cfg['max_epochs'] == train_cfg['val_interval'] == epochs
         assert cfg['param_scheduler'][-1]['end'] == epochs
-        assert cfg['default_hooks']['checkpoint']['interval'] == epochs
+        # A checkpoint every epoch, the last three kept (docs/trust.md).
+        checkpoint = cfg['default_hooks']['checkpoint']
+        assert (checkpoint['interval'], checkpoint['max_keep_ckpts']) == (1, 3)
         for loader, pipeline in (('train_dataloader', 'train_pipeline'),
                                  ('val_dataloader', 'test_pipeline'),
                                  ('test_dataloader', 'test_pipeline')):
@@ -307,6 +309,8 @@ def test_segmentation_demo_config_key_fields():
     assert cfg['train_cfg']['max_iters'] == 300
     assert cfg['train_cfg']['val_interval'] == 300
     assert cfg['param_scheduler'][-1]['end'] == 300
+    checkpoint = cfg['default_hooks']['checkpoint']
+    assert (checkpoint['interval'], checkpoint['max_keep_ckpts']) == (50, 3)
 
 
 def test_loss_curve_hook_draws_the_recorded_losses(tmp_path):

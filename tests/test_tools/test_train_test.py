@@ -10,34 +10,13 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmconvmlp.testing.data import generate_tiny_ade20k, generate_tiny_coco
+from mmconvmlp.testing.tool_options import DET_TINY, SEG_TINY
 from mmconvmlp.utils import (ToolError, check_neck_channels, register_safe_globals,
                              safe_globals_for_mmengine_checkpoints, setup_amp,
                              setup_launcher)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = osp.join(REPO, 'configs')
-
-LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
-# Settings that make the paper configs tiny: no pretrained download, small images,
-# no loader worker processes, a log line per iteration.
-COMMON_TINY = ['model.backbone.init_cfg=None', 'default_hooks.logger.interval=1'] + [
-    f'{loader}.{key}' for loader in LOADERS
-    for key in ('num_workers=0', 'persistent_workers=False')]
-DET_TINY = COMMON_TINY + [
-    'train_cfg.max_epochs=1',
-    'train_dataloader.dataset.pipeline.2.scale=(128,96)',
-    'val_dataloader.dataset.pipeline.1.scale=(128,96)',
-    'test_dataloader.dataset.pipeline.1.scale=(128,96)',
-]
-SEG_TINY = COMMON_TINY + [
-    'train_cfg.max_iters=2', 'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2',
-    'train_dataloader.batch_size=2', 'model.data_preprocessor.size=(64,64)',
-    'train_dataloader.dataset.pipeline.2.scale=(128,64)',
-    'train_dataloader.dataset.pipeline.3.crop_size=(64,64)',
-    'val_dataloader.dataset.pipeline.1.scale=(128,96)',
-    'test_dataloader.dataset.pipeline.1.scale=(128,96)',
-]
 
 
 def tool(*args, cwd=REPO, timeout=600):
@@ -55,17 +34,6 @@ def ok(result):
 
 def config(name):
     return osp.join(CONFIGS, name + '.py')
-
-
-@pytest.fixture(scope='module')
-def coco_root(tmp_path_factory):
-    return generate_tiny_coco(str(tmp_path_factory.mktemp('data') / 'coco'))
-
-
-@pytest.fixture(scope='module')
-def ade_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp('data') / 'ADEChallengeData2016'
-    return generate_tiny_ade20k(str(root))
 
 
 # ------------------------------------------------------------ COCO, RetinaNet

@@ -45,6 +45,9 @@ demo_warmup = dict(type='LinearLR', start_factor=0.01, by_epoch=False,
                    begin=0, end=50)
 demo_cosine = dict(type='CosineAnnealingLR', by_epoch=True, begin=0,
                    eta_min_ratio=0.01, convert_to_iter_based=True)
+# A checkpoint every epoch, the last three kept: a killed run loses at most
+# one epoch (tools/train.py --resume continues from the newest one).
 demo_default_hooks = dict(logger=dict(interval=10),
+                          checkpoint=dict(interval=1, max_keep_ckpts=3),
                           visualization=dict(draw=False))
 demo_auto_scale_lr = dict(enable=False)
