@@ -30,7 +30,8 @@ from mmconvmlp.utils import (ToolError, check_file, load_config,
                              register_safe_globals, run_tool)
 from mmconvmlp.utils.inference import (build_inferencer, check_checkpoint_fits,
                                        collect_inputs, inference_summary,
-                                       run_inference)
+                                       names_classes, run_inference,
+                                       use_config_classes)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -100,11 +101,13 @@ def main(argv: Optional[List[str]] = None) -> dict:
             not torch.cuda.is_available():
         raise ToolError(f'--device {args.device}: no GPU is available here')
     inferencer = build_inferencer(cfg, args.checkpoint, args.device)
-    unused = check_checkpoint_fits(inferencer.model, args.checkpoint)
-    if unused:
+    meta = check_checkpoint_fits(inferencer.model, args.checkpoint)
+    if not names_classes(meta):
+        classes = use_config_classes(inferencer, cfg)['classes']
         print(
-            f'warning: {len(unused)} tensors of the checkpoint belong to '
-            f'no layer of the model (e.g. {unused[0]}); ignored',
+            'warning: the checkpoint names no classes; using the '
+            f"config's {len(classes)}: {', '.join(classes[:5])}"
+            f'{" ..." if len(classes) > 5 else ""}',
             file=sys.stderr)
     summary = run_inference(
         inferencer,

@@ -16,10 +16,10 @@ visualizer. This module adds what a user needs around them:
 - a refusal of checkpoints that do not fill the model
   (:func:`check_checkpoint_fits`), which MMEngine only warns about.
 """
+import copy
 import json
 import os
 import os.path as osp
-import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Optional, Sequence
 
@@ -118,85 +118,75 @@ def _stem(path: str) -> str:
 
 
 # ------------------------------------------------------- checkpoint check
-def check_checkpoint_fits(model: nn.Module, checkpoint: str) -> List[str]:
-    """Refuse a checkpoint that leaves parameters or buffers of ``model``
-    unfilled, or that holds tensors of other shapes.
+def check_checkpoint_fits(model: nn.Module, checkpoint: str) -> dict:
+    """Refuse a checkpoint that does not fill ``model`` exactly.
 
     MMEngine (and so both inferencers) loads whole models non-strictly and
     only prints what did not fit; the layers keep their random weights. This
-    check loads the file's ``state_dict`` once more into the model the
-    inferencer built and filled (the same tensors, so nothing changes),
-    through the model's own ``load_state_dict``, so key conversions that the
-    model's modules apply while loading are honoured. Missing
-    ``num_batches_tracked`` buffers are allowed (they only matter for
-    BatchNorms with ``momentum=None``).
+    reads the file again (weights-only) and applies the project's strict
+    check, :func:`mmconvmlp.models.utils.check_checkpoint` with policy
+    ``'strict'``: every parameter and buffer filled (BatchNorm
+    ``num_batches_tracked`` aside), no unexpected or wrongly shaped tensor,
+    with ConvMLP's key conversion (the authors' layout) applied as loading
+    applies it.
 
     Args:
-        model (nn.Module): The model the inferencer loaded ``checkpoint``
-            into.
+        model (nn.Module): The model the inferencer built (and loaded).
         checkpoint (str): The checkpoint file (path or URL).
 
     Returns:
-        list[str]: Keys of the file the model has no use for (not an error:
-        e.g. an EMA copy); the caller may warn about them.
+        dict: The file's ``meta`` (empty when it has none).
 
     Raises:
-        ToolError: Missing keys or shape mismatches; the message names them.
+        CheckpointMismatchError: The file does not fit; a
+            :class:`~mmconvmlp.utils.ToolError` whose message names each
+            model part concerned and its first keys.
     """
     from mmengine.runner.checkpoint import _load_checkpoint
-    state = _load_checkpoint(checkpoint, map_location='cpu')
-    if isinstance(state, dict) and isinstance(state.get('state_dict'), dict):
-        state = state['state_dict']
-    # MMEngine strips DDP's prefix when it loads a model.
-    state = {
-        k[len('module.'):] if k.startswith('module.') else k: v
-        for k, v in state.items()
-    }
-    mismatched: List[str] = []
-    try:
-        result = model.load_state_dict(state, strict=False)
-        missing, unexpected = result.missing_keys, result.unexpected_keys
-    except RuntimeError as e:  # shape mismatches; the rest was copied
-        mismatched = [
-            f'{m[1]} (file {m[2]}, model {m[3]})'
-            for m in _SIZE_MISMATCH.finditer(str(e))
-        ]
-        if not mismatched:
-            raise
-        expected = model.state_dict()
-        missing = [k for k in expected if k not in state]
-        unexpected = [k for k in state if k not in expected]
-    missing = [k for k in missing if not k.endswith('num_batches_tracked')]
-    if missing or mismatched:
-        lines = [
-            f'checkpoint {checkpoint} does not fit the model of the '
-            'config: its layers would keep random weights.'
-        ]
-        if missing:
-            lines.append(f'  {len(missing)} tensors missing from the file: '
-                         f'{_short(missing)}')
-        if mismatched:
-            lines.append(f'  {len(mismatched)} of another shape: '
-                         f'{_short(mismatched, 3)}')
-        if unexpected:
-            lines.append(f'  {len(unexpected)} tensors in the file that the '
-                         f'model does not have: {_short(unexpected)}')
-        lines.append('Check that the checkpoint was trained with this config '
-                     '(same arch, heads and number of classes).')
-        raise ToolError('\n'.join(lines))
-    return list(unexpected)
+
+    from mmconvmlp.models.utils import check_checkpoint
+    data = _load_checkpoint(checkpoint, map_location='cpu')
+    check_checkpoint(model, data, 'strict', source=checkpoint)
+    meta = data.get('meta') if isinstance(data, dict) else None
+    return meta if isinstance(meta, dict) else {}
 
 
-# How torch's load_state_dict reports a tensor of another shape.
-_SIZE_MISMATCH = re.compile(
-    r'size mismatch for (\S+): copying a param with shape '
-    r'torch\.Size\((\[.*?\])\) from checkpoint, the shape in current model '
-    r'is torch\.Size\((\[.*?\])\)')
+def names_classes(meta: dict) -> bool:
+    """Whether a checkpoint's ``meta`` names the classes (MMEngine's
+    ``dataset_meta``, or mmdet 2.x / mmseg 0.x ``CLASSES``)."""
+    dataset_meta = meta.get('dataset_meta')
+    return bool(meta.get('CLASSES')) or (isinstance(dataset_meta, dict)
+                                         and bool(dataset_meta.get('classes')))
 
 
-def _short(keys: Sequence[str], limit: int = 5) -> str:
-    more = f' ... and {len(keys) - limit} more' if len(keys) > limit else ''
-    return ', '.join(keys[:limit]) + more
+def use_config_classes(inferencer, cfg: Config) -> dict:
+    """Name the classes as the config's test dataset does.
+
+    Both inferencers fall back to a default list (COCO, Cityscapes) for a
+    checkpoint without class names; the config's own list is the right one.
+    The dataset is built with ``lazy_init`` (no file is read).
+
+    Args:
+        inferencer (DetInferencer | MMSegInferencer): From
+            :func:`build_inferencer`.
+        cfg (Config): Its config.
+
+    Returns:
+        dict: The ``classes`` and ``palette`` now used.
+    """
+    from mmengine.registry import DATASETS, DefaultScope
+    dataset = copy.deepcopy(cfg.test_dataloader.dataset)
+    dataset['lazy_init'] = True
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+        metainfo = DATASETS.build(dataset).metainfo
+    meta = dict(classes=tuple(metainfo['classes']))
+    palette = metainfo.get('palette') or inferencer.model.dataset_meta.get(
+        'palette')
+    if palette is not None:
+        meta['palette'] = palette
+    inferencer.model.dataset_meta = meta
+    inferencer.visualizer.dataset_meta = meta
+    return meta
 
 
 # ------------------------------------------------------------- inferencer
@@ -504,7 +494,7 @@ def inference_summary(summary: dict, out_dir: str) -> str:
 
 __all__ = [
     'IMAGE_EXTENSIONS', 'VIDEO_EXTENSIONS', 'Source', 'collect_inputs',
-    'check_checkpoint_fits', 'build_inferencer', 'predict',
-    'prediction_record', 'label_map', 'draw', 'run_inference',
-    'inference_summary'
+    'check_checkpoint_fits', 'names_classes', 'use_config_classes',
+    'build_inferencer', 'predict', 'prediction_record', 'label_map', 'draw',
+    'run_inference', 'inference_summary'
 ]

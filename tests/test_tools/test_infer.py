@@ -12,6 +12,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from mmconvmlp.models.utils.checkpoint import original_key
 from mmconvmlp.testing.batches import build_model
 from mmconvmlp.utils.inference import build_inferencer, draw, predict
 
@@ -198,18 +199,64 @@ def test_refuses_a_checkpoint_that_does_not_fit(tool_main, capsys, repo_root,
         str(tmp_path / 'out')
     ]) == 1
     err = capsys.readouterr().err
-    assert 'does not fit the model of the config' in err
-    assert '1 tensors missing from the file: ' \
-        'bbox_head.retina_cls.weight' in err
-    assert '1 tensors in the file that the model does not have: ' \
-        'backbone.extra.weight' in err
+    assert 'partial.pth does not fit the model; nothing was loaded' in err
+    assert '  bbox_head: 1 missing key: bbox_head.retina_cls.weight' in err
+    assert '  backbone: 1 unexpected key: backbone.extra.weight' in err
     assert not (tmp_path / 'out').exists()
 
     seg = make_checkpoint(
         demo_config(repo_root, 'fpn_convmlp_s_demo'), tmp_path / 'seg.pth')
     assert tool_main('infer', [config, seg, inputs['images'][0]]) == 1
-    assert 'of another shape: neck.lateral_convs.0.conv.weight (file ' \
-        '[256, 64, 1, 1], model [256, 128, 1, 1])' in capsys.readouterr().err
+    assert 'neck.lateral_convs.0.conv.weight (file (256, 64, 1, 1), model ' \
+        '(256, 128, 1, 1))' in capsys.readouterr().err
+
+
+def test_takes_the_authors_layout(tool_main, retinanet, inputs, tmp_path):
+    """A file with the backbone keys in the authors' names (their released
+    models) fits: ConvMLP converts them while loading."""
+    config, checkpoint = retinanet
+    state = torch.load(checkpoint)
+    prefix = 'backbone.'
+
+    def authors(key):
+        if not key.startswith(prefix):
+            return key
+        return prefix + original_key(key[len(prefix):])
+
+    state['state_dict'] = {
+        authors(k): v
+        for k, v in state['state_dict'].items()
+    }
+    assert 'backbone.tokenizer.block.0.weight' in state['state_dict']
+    torch.save(state, tmp_path / 'authors.pth')
+    path = inputs['images'][0]
+    assert tool_main('infer', [
+        config,
+        str(tmp_path / 'authors.pth'), path, '--out-dir',
+        str(tmp_path / 'out'), *cli(DET_ANY)
+    ]) == 0
+    record = json.loads((tmp_path / 'out' / 'preds' / 'img0.json').read_text())
+    expected = reference_inferencer(config, checkpoint, DET_ANY)(path)
+    assert_same_detections(record, expected['predictions'][0])
+
+
+def test_classes_of_the_config_for_a_file_without_names(
+        tool_main, capsys, retinanet, inputs, tmp_path):
+    """Without class names in the file the inferencer would use COCO's;
+    the tool names the classes as the config does."""
+    config, checkpoint = retinanet
+    state = torch.load(checkpoint)
+    del state['meta']
+    torch.save(state, tmp_path / 'nameless.pth')
+    assert tool_main('infer', [
+        config,
+        str(tmp_path / 'nameless.pth'), inputs['images'][0], '--out-dir',
+        str(tmp_path / 'out'), *cli(DET_ANY)
+    ]) == 0
+    assert "names no classes; using the config's 3: ball, box, tent" in \
+        capsys.readouterr().err
+    record = json.loads((tmp_path / 'out' / 'preds' / 'img0.json').read_text())
+    assert record['label_names'] and set(record['label_names']) <= set(CLASSES)
 
 
 def test_input_errors(tool_main, capsys, retinanet, tmp_path):
