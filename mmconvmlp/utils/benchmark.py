@@ -402,7 +402,9 @@ def machine_info(threads: Optional[int] = None) -> dict:
         (bfloat16 in hardware, see :func:`mmconvmlp.utils.has_native_bf16`;
         False means emulated and slow), ``onednn_max_cpu_isa`` and
         ``aten_cpu_capability`` (the restrictions in the environment, or
-        None), ``threads``, ``python``, ``torch``, ``onednn`` and the versions
+        None), ``omp_wait_policy`` (``OMP_WAIT_POLICY``, or None: OpenMP's
+        idle threads spin, which on a loaded machine slows torch down
+        several-fold), ``threads``, ``python``, ``torch``, ``onednn`` and the versions
         of mmengine, mmcv, mmdet and mmseg (None when not installed).
     """
     info = cpu_info()
@@ -426,6 +428,7 @@ def machine_info(threads: Optional[int] = None) -> dict:
         bf16_native=info['native_bf16'],
         onednn_max_cpu_isa=info['onednn_max_cpu_isa'],
         aten_cpu_capability=info['aten_cpu_capability'],
+        omp_wait_policy=os.environ.get('OMP_WAIT_POLICY'),
         threads=threads or torch.get_num_threads(),
         python=platform.python_version(),
         torch=torch.__version__,
@@ -527,7 +530,9 @@ def runtime_runs(model: nn.Module, name: str, inputs: Sequence[torch.Tensor],
         export_onnx(model, path, 'backbone', tuple(inputs[0].shape[2:]),
                     dynamic=True)
         if 'onnxruntime' in runtimes:
-            session = ort_session(path, threads)
+            # Idle workers that spin would take the CPUs of the runtime
+            # timed next in the interleaved loop.
+            session = ort_session(path, threads, spinning=False)
             fns['onnxruntime'] = lambda x: session.run(
                 None, {'input': x.numpy()})
         if 'openvino' in runtimes:

@@ -799,7 +799,8 @@ def dtype_label(row: dict) -> str:
 def machine_line(m: dict) -> str:
     """The CPU and software of the results in one paragraph."""
     limits = [f'{k.upper()}={m[k]}'
-              for k in ('onednn_max_cpu_isa', 'aten_cpu_capability') if m[k]]
+              for k in ('onednn_max_cpu_isa', 'aten_cpu_capability',
+                        'omp_wait_policy') if m.get(k)]
     return (f'CPU: {m["cpu"]}, {m["cores"]} cores, {m["threads"]} threads; '
             f'hardware ISA {m["hardware_isa"]}; torch kernels '
             f'{m["torch_isa"]}; bfloat16 '

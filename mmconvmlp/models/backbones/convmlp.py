@@ -158,6 +158,20 @@ class ConvMLPBlock(nn.Module):
         return _residual(x, self.drop_path(self.mlp2(self.norm2(x))))
 
 
+class _Dilated1x1:
+    """A 1x1 convolution's parameters, run with dilation 2 (the same
+    function; see :func:`_pointwise_dilation`). What MMCV's
+    ``efficient_conv_bn_eval_forward`` reads of a conv."""
+
+    def __init__(self, conv: nn.Conv2d):
+        self.conv, self.weight, self.bias = conv, conv.weight, conv.bias
+
+    def _conv_forward(self, x: torch.Tensor, weight: torch.Tensor,
+                      bias: Optional[torch.Tensor]) -> torch.Tensor:
+        c = self.conv
+        return F.conv2d(x, weight, bias, c.stride, c.padding, 2, c.groups)
+
+
 class ConvNormAct(ConvModule):
     """MMCV's ``ConvModule`` (conv - norm - ReLU) that folds an eval-mode BatchNorm.
 
@@ -167,7 +181,8 @@ class ConvNormAct(ConvModule):
     still reach the conv and norm parameters. Unlike ``ConvModule``'s own
     ``efficient_conv_bn_eval`` switch it does not patch ``conv.forward`` at run time,
     which ``torch.compile`` rejects. Other norms, and BatchNorm in training mode, run
-    as in ``ConvModule``.
+    as in ``ConvModule``. A folded 1x1 conv on one thread runs with dilation 2
+    (see :func:`_pointwise_dilation`).
 
     Args:
         in_channels (int): Input channels.
@@ -193,7 +208,10 @@ class ConvNormAct(ConvModule):
         if not (norm and isinstance(bn, _BatchNorm) and not bn.training
                 and bn.track_running_stats):
             return super().forward(x, activate, norm)
-        x = efficient_conv_bn_eval_forward(bn, self.conv, x)
+        conv = self.conv
+        if conv.kernel_size == (1, 1) and _pointwise_dilation() == 2:
+            conv = _Dilated1x1(conv)
+        x = efficient_conv_bn_eval_forward(bn, conv, x)
         return self.activate(x) if activate and self.with_activation else x
 
 

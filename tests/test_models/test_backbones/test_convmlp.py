@@ -213,10 +213,20 @@ def test_channel_mlp_conv_route_at_any_thread_count(threads):
         torch.set_num_threads(before)
 
 
-def test_eval_batchnorm_is_folded_into_the_conv():
+@pytest.mark.parametrize('kernel, threads', [(3, None), (1, 1), (1, 2)])
+def test_eval_batchnorm_is_folded_into_the_conv(kernel, threads):
     """In eval mode the BatchNorm module is not run (folded into the conv); the result
-    equals conv -> BN -> ReLU. In training mode it runs on batch statistics."""
-    layer = ConvNormAct(8, 16, 3, dict(type='BN'))
+    equals conv -> BN -> ReLU (a 1x1 conv on one thread runs dilated). In training
+    mode it runs on batch statistics."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads or before)
+    try:
+        _check_folded_batchnorm(ConvNormAct(8, 16, kernel, dict(type='BN')))
+    finally:
+        torch.set_num_threads(before)
+
+
+def _check_folded_batchnorm(layer):
     with torch.no_grad():
         layer.bn.running_mean.uniform_(-1, 1)
         layer.bn.running_var.uniform_(0.5, 2)
