@@ -1,5 +1,5 @@
-# Set-up, tests, the demo and the benchmark. Every target works on a fresh machine
-# by itself (set-up runs first when needed and takes seconds once done).
+# Set-up, tests, style checks, the demo and the benchmark. Every target works on a
+# fresh machine by itself (set-up runs first when needed and takes seconds once done).
 PY := .venv/bin/python
 
 # make demo MODEL=retinanet|maskrcnn|semfpn
@@ -13,7 +13,7 @@ DEMO_DATA_semfpn := ade20k
 DEMO_CONFIG = $(DEMO_CONFIG_$(MODEL))
 DEMO_DIR ?= work_dirs/demo_$(MODEL)
 
-.PHONY: setup test test-slow demo benchmark clean
+.PHONY: setup test test-slow lint lint-fix demo benchmark clean
 
 setup:
 	bash tools/setup_env.sh
@@ -25,6 +25,15 @@ test: setup
 # The slow end-to-end checks (several minutes each; CI runs them too).
 test-slow: setup
 	$(PY) -m pytest tests -m slow -q || [ $$? -eq 5 ]
+
+# flake8, isort and yapf (setup.cfg) in check mode, and whitespace checks; needs only
+# the pinned checkers of requirements/lint.txt, not the full set-up (a few seconds).
+lint:
+	bash tools/lint.sh
+
+# Rewrite the sources with isort and yapf.
+lint-fix:
+	bash tools/lint.sh --fix
 
 # The main job on generated data: data -> tools/train.py -> tools/test.py (metrics),
 # with the loss curve and drawn predictions left in $(DEMO_DIR).

@@ -21,6 +21,20 @@ def repo_root() -> str:
     return REPO
 
 @pytest.fixture(scope='session')
+def coco_root(tmp_path_factory) -> str:
+    """A tiny dataset in the COCO 2017 layout (4 train, 2 val images)."""
+    from mmconvmlp.testing.data import generate_tiny_coco
+    return generate_tiny_coco(str(tmp_path_factory.mktemp('data') / 'coco'))
+
+
+@pytest.fixture(scope='session')
+def ade_root(tmp_path_factory) -> str:
+    """A tiny dataset in the ADEChallengeData2016 layout (4 train, 2 val images)."""
+    from mmconvmlp.testing.data import generate_tiny_ade20k
+    return generate_tiny_ade20k(str(tmp_path_factory.mktemp('data') / 'ADEChallengeData2016'))
+
+
+@pytest.fixture(scope='session')
 def tool_main():
     """``tool_main(name, argv)`` runs ``tools/<name>.py``'s ``main`` in this process,
     as its ``__main__`` block does, and returns the exit status."""
@@ -37,3 +51,15 @@ def tool_main():
         return run_tool(modules[name].main, list(argv))
 
     return run
+
+@pytest.fixture(scope='session')
+def _pristine_tiny_coco(tmp_path_factory):
+    from mmconvmlp.testing.data import generate_tiny_coco
+    return generate_tiny_coco(str(tmp_path_factory.mktemp('data') / 'coco'))
+
+@pytest.fixture
+def tiny_coco(_pristine_tiny_coco, tmp_path):
+    """A fresh copy of :func:`generate_tiny_coco`'s dataset (4 training and
+    2 validation images of 128x128), for a test to break."""
+    import shutil
+    return shutil.copytree(_pristine_tiny_coco, tmp_path / 'coco')

@@ -23,11 +23,13 @@ warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 # Runs from a clone without installing the package, too.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+from mmconvmlp.datasets import check_data  # noqa: E402
 from mmconvmlp.utils import (add_common_args, add_result_dump, build_runner,  # noqa: E402
-                             check_datasets, check_file, check_neck_channels,
-                             check_out_path, codebase_of, enable_visualization,
-                             load_config, register_safe_globals, run_tool,
-                             setup_launcher)
+                             check_datasets, check_file, check_load_from_pin,
+                             check_neck_channels, check_out_path, codebase_of,
+                             enable_visualization, load_config,
+                             register_safe_globals, run_tool,
+                             set_checkpoint_check, setup_launcher)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -35,7 +37,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         description='Test (and evaluate) a detector or segmentor checkpoint: prints '
         'COCO bbox/segm mAP or mIoU.')
     parser.add_argument('config', help='config file the checkpoint was trained with')
-    parser.add_argument('checkpoint', help='checkpoint file (path or URL)')
+    parser.add_argument(
+        'checkpoint', help='checkpoint file (path or URL), read weights-only; '
+        'pin it with --cfg-options load_from_sha256=SHA256')
     add_common_args(parser)
     parser.add_argument('--out', help='save the predictions: a .pkl file for MMDetection '
                         'configs, a directory of label maps for MMSegmentation configs')
@@ -59,7 +63,11 @@ def main(argv: Optional[List[str]] = None) -> dict:
         dict: The metrics ``Runner.test`` returns.
 
     Raises:
-        ToolError: A problem the user can fix, found before testing starts.
+        ToolError: A problem the user can fix, found before testing starts
+            (among them a checkpoint that does not fill the model exactly:
+            :class:`mmconvmlp.models.utils.CheckpointMismatchError`).
+        CheckpointError: The checkpoint was refused (code inside, or not the
+            pinned SHA-256); ``run_tool`` prints it as one line.
     """
     args = parse_args(argv)
     register_safe_globals()
@@ -69,8 +77,12 @@ def main(argv: Optional[List[str]] = None) -> dict:
     if args.out:
         check_out_path(cfg, args.out)
     check_datasets(cfg, 'test', args.config)
+    check_data(cfg, 'test', args.config)
     check_neck_channels(cfg)
     cfg.load_from = args.checkpoint
+    check_load_from_pin(cfg)  # --cfg-options load_from_sha256=...
+    # Refuse, before testing, a file that leaves any layer unfilled.
+    set_checkpoint_check(cfg, 'strict')
     if args.show or args.show_dir:
         enable_visualization(cfg, args.show, args.show_dir, args.wait_time)
     if args.out and codebase_of(cfg) == 'mmseg':

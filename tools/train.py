@@ -21,11 +21,13 @@ warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 # Runs from a clone without installing the package, too.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+from mmconvmlp.datasets import check_data  # noqa: E402
 from mmconvmlp.utils import (add_common_args, build_runner,  # noqa: E402
-                             check_datasets, check_file, check_neck_channels,
-                             load_config,
-                             register_safe_globals, run_tool, setup_amp,
-                             setup_launcher)
+                             check_datasets, check_file, check_load_from_pin,
+                             check_neck_channels, load_config,
+                             register_safe_globals, run_tool,
+                             set_checkpoint_check, setup_amp, setup_launcher,
+                             setup_resume)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -39,8 +41,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         'computes bfloat16 natively (float32 with a warning otherwise)')
     parser.add_argument(
         '--resume', nargs='?', type=str, const='auto',
-        help='resume from this checkpoint, or (no value) from the latest checkpoint in '
-        'the work directory')
+        help='resume from this checkpoint, or (no value) from the newest '
+        'complete checkpoint in the work directory; with none there, train '
+        'from the beginning (with a warning)')
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
@@ -53,22 +56,32 @@ def main(argv: Optional[List[str]] = None):
         nn.Module: The trained model (what ``Runner.train`` returns).
 
     Raises:
-        ToolError: A problem the user can fix, found before training starts.
+        ToolError: A problem the user can fix, found before training starts
+            (among them a checkpoint that does not fit the model:
+            :class:`mmconvmlp.models.utils.CheckpointMismatchError`).
+        CheckpointError: A checkpoint was refused (code inside, or not the
+            pinned SHA-256); ``run_tool`` prints it as one line.
     """
     args = parse_args(argv)
     register_safe_globals()
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.data_root,
                       args.launcher)
     check_datasets(cfg, 'train', args.config)
+    check_data(cfg, 'train', args.config)
     check_neck_channels(cfg)
     setup_amp(cfg, args.amp)
-    if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
-    elif args.resume is not None:
+    if args.resume not in (None, 'auto'):
         check_file(args.resume, 'checkpoint to resume from')
-        cfg.resume, cfg.load_from = True, args.resume
+    warning = setup_resume(cfg, args.resume)
+    check_load_from_pin(cfg)
+    # Resuming needs the exact model; fine-tuning (load_from) the backbone and
+    # neck, while head weights of another class count are skipped.
+    set_checkpoint_check(cfg, 'resume' if cfg.get('resume') else 'finetune')
     setup_launcher(cfg)
-    return build_runner(cfg).train()
+    runner = build_runner(cfg)
+    if warning:
+        runner.logger.warning(warning)
+    return runner.train()
 
 
 if __name__ == '__main__':

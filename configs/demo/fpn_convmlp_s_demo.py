@@ -1,4 +1,4 @@
-# Semantic FPN-ConvMLP-S on the demo dataset (tools/make_demo_data.py): the paper
+# Semantic FPN-ConvMLP-S on the demo dataset (tools/misc/make_demo_data.py): the paper
 # config with only what a short CPU run needs changed: data root and classes, image
 # scale, schedule, and no ImageNet checkpoint download (the backbone trains from
 # scratch). The label maps use ADE20K's values; the four classes are a subset of
@@ -49,8 +49,10 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=30),
     dict(type='PolyLR', power=0.9, eta_min=0.0, begin=30, end=num_iters, by_epoch=False),
 ]
+# A checkpoint every 50 iterations (about 2 minutes here), the last three
+# kept: a killed run loses at most 50 iterations (tools/train.py --resume).
 default_hooks = dict(
     logger=dict(interval=10),
-    checkpoint=dict(interval=num_iters),
+    checkpoint=dict(interval=50, max_keep_ckpts=3),
     visualization=dict(draw=False))
 custom_hooks = [dict(type='mmconvmlp.LossCurveHook', interval=50)]

@@ -19,7 +19,8 @@ mask and semantic label are exact: each mask is the rasterisation
 (``pycocotools``) of the polygon stored in the annotation, the image is painted
 through that mask, and the box and area are those of the mask.
 
-Layouts (``out_dir`` defaults to ``data/demo``)::
+The files are written by :mod:`mmconvmlp.testing.layouts`, the one writer of
+both layouts. Layouts of the demo (``out_dir`` defaults to ``data/demo``)::
 
     out_dir/coco/annotations/instances_{train,val}2017.json
     out_dir/coco/{train,val}2017/000000000001.jpg ...
@@ -30,14 +31,17 @@ The ADE20K label maps use ADE20K's own label values (0 is "other", ignored;
 ``i + 1`` is class ``i`` of ``ADE20KDataset.METAINFO``): the photograph behind
 the objects is ``wall``, and ``ball``, ``box`` and ``tent`` are ADE20K classes
 too, so ``ADE20KDataset(metainfo=dict(classes=SEG_CLASSES))`` selects them.
+
+The tiny datasets of the tool tests (:func:`generate_tiny_coco`,
+:func:`generate_tiny_ade20k`) are the same scenes, a few of them, on
+colour-noise backgrounds, written for the paper configs: COCO's 80 categories,
+ADE20K's 150 classes.
 """
-import json
-import os
-import os.path as osp
-import shutil
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+
+from .layouts import write_ade20k_split, write_coco_split
 
 #: Object classes of the demo, in label order.
 CLASSES = ('ball', 'box', 'tent')
@@ -45,6 +49,12 @@ CLASSES = ('ball', 'box', 'tent')
 SEG_CLASSES = ('wall', ) + CLASSES
 #: 0-based index of each semantic class in ``ADE20KDataset.METAINFO['classes']``.
 ADE20K_INDEX = {'wall': 0, 'box': 41, 'tent': 114, 'ball': 119}
+#: COCO 2017's category ids in the order of its 80 classes (1..90, gaps kept).
+COCO_CATEGORY_IDS = tuple(i for i in range(1, 91)
+                          if i not in (12, 26, 29, 30, 45, 66, 68, 69, 71, 83))
+#: COCO category of each demo class in :func:`generate_tiny_coco`.
+TINY_COCO_NAMES = {'ball': 'sports ball', 'box': 'suitcase',
+                   'tent': 'umbrella'}
 #: Colour (RGB) that tints each object class.
 _TINTS = np.array([[225, 40, 35], [235, 185, 60], [40, 90, 235]], dtype=np.float32)
 
@@ -136,8 +146,12 @@ def _paint(rng, img, label, mask, photos, box):
 
 def _scene(rng: np.random.Generator, photos: Sequence[np.ndarray], size: int,
            max_objects: int, min_size: float, max_size: float):
-    """One image and its objects: (image uint8 (size, size, 3), [(label, polygon,
-    rle, mask)])."""
+    """One image and its objects.
+
+    Returns:
+        tuple: The image, (size, size, 3) uint8, and its objects as
+        ``[(label, polygon, mask)]`` (mask: (size, size) bool).
+    """
     from pycocotools import mask as mask_utils
     background = _crop(rng, photos[int(rng.integers(len(photos)))], size)
     # Muted colours keep the backgrounds apart from the tinted objects.
@@ -158,10 +172,11 @@ def _scene(rng: np.random.Generator, photos: Sequence[np.ndarray], size: int,
         boxes.append((x0, y0, side))
         label = int(rng.integers(len(CLASSES)))
         polygon = _polygon(label, x0, y0, side)
+        # The COCO writer's rasterisation: mask, box and area agree.
         rle = mask_utils.merge(mask_utils.frPyObjects([polygon], size, size))
         mask = mask_utils.decode(rle).astype(bool)
         _paint(rng, img, label, mask, photos, mask_utils.toBbox(rle).tolist())
-        objects.append((label, polygon, rle, mask))
+        objects.append((label, polygon, mask))
     return np.clip(img, 0, 255).astype(np.uint8), objects
 
 
@@ -172,12 +187,12 @@ def _scenes(photos: Sequence[np.ndarray], split_seed: int, count: int, size: int
         yield _scene(rng, photos, size, max_objects, min_size, max_size)
 
 
-def _fresh_dir(path: str) -> None:
-    """An empty directory at ``path`` (stale files of an earlier run would be
-    picked up by ADE20KDataset, which lists the directory)."""
-    if osp.isdir(path):
-        shutil.rmtree(path)
-    os.makedirs(path)
+def _synthetic_photos(seed: int) -> List[np.ndarray]:
+    """Stand-ins for the photographs, which need scikit-image: four
+    (64, 64, 3) uint8 colour-noise images (smooth once a crop is enlarged to
+    the image size)."""
+    rng = np.random.default_rng(seed)
+    return list(rng.integers(0, 256, size=(4, 64, 64, 3), dtype=np.uint8))
 
 
 def _check_args(num_train: int, num_val: int, image_size: int, max_objects: int,
@@ -195,6 +210,62 @@ def _check_args(num_train: int, num_val: int, image_size: int, max_objects: int,
                          f'0.05 <= min <= max <= 0.9, got {object_size}')
 
 
+def _split_scenes(photos: Optional[Sequence[np.ndarray]], seed: int,
+                  num_train: int, num_val: int, image_size: int,
+                  max_objects: int, object_size: Tuple[float, float]):
+    """``(split, scenes)`` for ``'train'``, then ``'val'``.
+
+    The scenes are cut from ``photos`` (default: :func:`load_photos`, after
+    the arguments are checked). Split ``i`` draws from seed ``seed + i``:
+    datasets that should not share scenes pass seeds far apart.
+    """
+    _check_args(num_train, num_val, image_size, max_objects, object_size)
+    photos = load_photos() if photos is None else photos  # decoded once
+    for index, (split, count) in enumerate((('train', num_train),
+                                           ('val', num_val))):
+        yield split, _scenes(photos, seed + index, count, image_size,
+                             max_objects, *object_size)
+
+
+def _write_coco(out_dir: str, categories: Sequence[Dict],
+                category_ids: Sequence[int],
+                photos: Optional[Sequence[np.ndarray]], seed: int,
+                info: Optional[Dict], **kwargs) -> Dict[str, int]:
+    """Scenes in the COCO layout, demo class ``i`` written as category
+    ``category_ids[i]``; ``kwargs`` as in :func:`generate_coco`."""
+    counts = {}
+    for split, scenes in _split_scenes(photos, seed * 1000, **kwargs):
+        images, annotations = [], []
+        for img, objects in scenes:
+            images.append(img)
+            annotations.append([(category_ids[label], polygon)
+                                for label, polygon, _ in objects])
+        write_coco_split(out_dir, split, images, annotations, categories,
+                         info=info)
+        counts[f'{split}2017'] = len(images)
+        counts[f'{split}2017_objects'] = sum(map(len, annotations))
+    return counts
+
+
+def _write_ade20k(out_dir: str, photos: Optional[Sequence[np.ndarray]],
+                  seed: int, **kwargs) -> Dict[str, int]:
+    """Scenes in the ADE20K layout; ``kwargs`` as in :func:`generate_coco`."""
+    values = np.array([ADE20K_INDEX[name] + 1 for name in SEG_CLASSES],
+                      dtype=np.uint8)
+    counts = {}
+    for split, scenes in _split_scenes(photos, seed * 1000 + 500, **kwargs):
+        images, label_maps = [], []
+        for img, objects in scenes:
+            label_map = np.full(img.shape[:2], values[0], dtype=np.uint8)
+            for label, _, mask in objects:
+                label_map[mask] = values[label + 1]
+            images.append(img)
+            label_maps.append(label_map)
+        write_ade20k_split(out_dir, split, images, label_maps)
+        counts['training' if split == 'train' else 'validation'] = len(images)
+    return counts
+
+
 def generate_coco(out_dir: str = 'data/demo/coco', num_train: int = 100, num_val: int = 25,
                   image_size: int = 320, seed: int = 0, max_objects: int = 3,
                   object_size: Tuple[float, float] = (0.2, 0.45)) -> Dict[str, int]:
@@ -203,7 +274,8 @@ def generate_coco(out_dir: str = 'data/demo/coco', num_train: int = 100, num_val
     ``out_dir/annotations/instances_{train,val}2017.json`` (boxes as
     ``[x, y, w, h]`` in pixels, polygon masks, ``iscrowd=0``, categories
     ``ball``, ``box``, ``tent`` with ids 1-3) and the JPEG images in
-    ``out_dir/{train,val}2017/``. The same arguments write the same files.
+    ``out_dir/{train,val}2017/`` (see :func:`write_coco_split`). The same
+    arguments write the same files.
 
     Args:
         out_dir (str): Dataset root, the ``data_root`` of a COCO config.
@@ -224,41 +296,15 @@ def generate_coco(out_dir: str = 'data/demo/coco', num_train: int = 100, num_val
         ValueError: An argument out of range.
         RuntimeError: scikit-image, which provides the photographs, is missing.
     """
-    _check_args(num_train, num_val, image_size, max_objects, object_size)
-    from PIL import Image
-    from pycocotools import mask as mask_utils
-    photos = load_photos()  # decoded once for both splits
-    counts = {}
-    os.makedirs(osp.join(out_dir, 'annotations'), exist_ok=True)
-    for split_index, (split, count) in enumerate((('train2017', num_train),
-                                                 ('val2017', num_val))):
-        _fresh_dir(osp.join(out_dir, split))
-        images, annotations = [], []
-        scenes = _scenes(photos, seed * 1000 + split_index, count, image_size, max_objects,
-                         *object_size)
-        for image_id, (img, objects) in enumerate(scenes, 1):
-            file_name = f'{image_id:012d}.jpg'
-            Image.fromarray(img).save(osp.join(out_dir, split, file_name), quality=95)
-            images.append(dict(id=image_id, file_name=file_name, width=image_size,
-                               height=image_size))
-            for label, polygon, rle, _ in objects:
-                annotations.append(dict(
-                    id=len(annotations) + 1, image_id=image_id, category_id=label + 1,
-                    segmentation=[polygon], iscrowd=0,
-                    area=float(mask_utils.area(rle)),
-                    bbox=[float(v) for v in mask_utils.toBbox(rle)]))
-        data = dict(
-            info=dict(description='mmconvmlp demo dataset (COCO layout)', version='1.0',
-                      year=2026),
-            licenses=[],
-            images=images,
-            annotations=annotations,
-            categories=[dict(id=i + 1, name=name, supercategory='shape')
-                        for i, name in enumerate(CLASSES)])
-        with open(osp.join(out_dir, 'annotations', f'instances_{split}.json'), 'w') as f:
-            json.dump(data, f)
-        counts[split], counts[f'{split}_objects'] = len(images), len(annotations)
-    return counts
+    categories = [dict(id=i + 1, name=name, supercategory='shape')
+                  for i, name in enumerate(CLASSES)]
+    info = dict(description='mmconvmlp demo dataset (COCO layout)',
+                version='1.0', year=2026)
+    return _write_coco(
+        out_dir, categories, [cat['id'] for cat in categories], photos=None,
+        seed=seed, info=info, num_train=num_train, num_val=num_val,
+        image_size=image_size, max_objects=max_objects,
+        object_size=object_size)
 
 
 def generate_ade20k(out_dir: str = 'data/demo/ade/ADEChallengeData2016',
@@ -269,9 +315,10 @@ def generate_ade20k(out_dir: str = 'data/demo/ade/ADEChallengeData2016',
 
     JPEG images in ``out_dir/images/{training,validation}/`` and label maps
     (8-bit PNG, same names) in ``out_dir/annotations/{training,validation}/``
-    with ADE20K's label values: every pixel of the photograph behind the
-    objects is ``wall`` and the objects are ``ball``, ``box`` and ``tent``
-    (see :data:`ADE20K_INDEX`). The same arguments write the same files.
+    (see :func:`write_ade20k_split`) with ADE20K's label values: every pixel
+    of the photograph behind the objects is ``wall`` and the objects are
+    ``ball``, ``box`` and ``tent`` (see :data:`ADE20K_INDEX`). The same
+    arguments write the same files.
 
     Args:
         out_dir (str): Dataset root, the ``data_root`` of an ADE20K config.
@@ -280,31 +327,84 @@ def generate_ade20k(out_dir: str = 'data/demo/ade/ADEChallengeData2016',
             :func:`generate_coco`.
 
     Returns:
-        dict: Number of images written per split.
+        dict: Number of images written per split
+        (``{'training': 100, 'validation': 25}``).
 
     Raises:
         ValueError: An argument out of range.
         RuntimeError: scikit-image, which provides the photographs, is missing.
     """
-    _check_args(num_train, num_val, image_size, max_objects, object_size)
-    from PIL import Image
-    values = np.array([ADE20K_INDEX[name] + 1 for name in SEG_CLASSES], dtype=np.uint8)
-    photos = load_photos()  # decoded once for both splits
-    counts = {}
-    for split_index, (split, count) in enumerate((('training', num_train),
-                                                 ('validation', num_val))):
-        image_dir = osp.join(out_dir, 'images', split)
-        label_dir = osp.join(out_dir, 'annotations', split)
-        _fresh_dir(image_dir)
-        _fresh_dir(label_dir)
-        scenes = _scenes(photos, seed * 1000 + 500 + split_index, count, image_size,
-                         max_objects, *object_size)
-        for i, (img, objects) in enumerate(scenes, 1):
-            label_map = np.full(img.shape[:2], values[0], dtype=np.uint8)
-            for label, _, _, mask in objects:
-                label_map[mask] = values[label + 1]
-            name = f'ADE_{"train" if split == "training" else "val"}_{i:08d}'
-            Image.fromarray(img).save(osp.join(image_dir, name + '.jpg'), quality=95)
-            Image.fromarray(label_map).save(osp.join(label_dir, name + '.png'))
-        counts[split] = count
-    return counts
+    return _write_ade20k(out_dir, photos=None, seed=seed, num_train=num_train,
+                         num_val=num_val, image_size=image_size,
+                         max_objects=max_objects, object_size=object_size)
+
+
+def coco_categories() -> List[Dict]:
+    """COCO 2017's 80 categories: MMDetection's class names with COCO's ids.
+
+    Returns:
+        list[dict]: ``dict(id, name, supercategory='none')`` in the order of
+        ``CocoDataset.METAINFO['classes']``; ids run 1..90 with COCO's gaps.
+    """
+    from mmdet.datasets import CocoDataset
+    names = CocoDataset.METAINFO['classes']
+    return [dict(id=cat_id, name=name, supercategory='none')
+            for cat_id, name in zip(COCO_CATEGORY_IDS, names)]
+
+
+def generate_tiny_coco(root: str, num_train: int = 4, num_val: int = 2,
+                       image_size: int = 128, seed: int = 0) -> str:
+    """Write a tiny dataset in the COCO 2017 layout for the paper configs.
+
+    The scenes of :func:`generate_coco` on colour-noise backgrounds (no
+    photographs, so no scikit-image), written with all 80
+    COCO categories (:func:`coco_categories`): the paper configs' 80-class
+    ``CocoDataset`` and ``CocoMetric`` select and map categories by name and
+    id. The objects are labelled :data:`TINY_COCO_NAMES`.
+
+    Args:
+        root (str): Dataset root.
+        num_train (int): Training images. Defaults to 4.
+        num_val (int): Validation images. Defaults to 2.
+        image_size (int): Side of the square images in pixels (>= 64).
+            Defaults to 128.
+        seed (int): Random seed. Defaults to 0.
+
+    Returns:
+        str: ``root``.
+
+    Raises:
+        ValueError: An argument out of range.
+    """
+    categories = coco_categories()
+    ids = {cat['name']: cat['id'] for cat in categories}
+    _write_coco(root, categories,
+                [ids[TINY_COCO_NAMES[name]] for name in CLASSES],
+                photos=_synthetic_photos(seed), seed=seed, info=None,
+                num_train=num_train, num_val=num_val, image_size=image_size,
+                max_objects=3, object_size=(0.2, 0.45))
+    return root
+
+
+def generate_tiny_ade20k(root: str, num_train: int = 4, num_val: int = 2,
+                         image_size: int = 128, seed: int = 0) -> str:
+    """Write a tiny dataset in the ADE20K layout for the paper configs.
+
+    The scenes of :func:`generate_ade20k` (ADE20K's label values, so the
+    paper configs' 150-class ``ADE20KDataset`` reads them) on colour-noise
+    backgrounds: no photographs, so no scikit-image.
+
+    Args:
+        root, num_train, num_val, image_size, seed: As in
+            :func:`generate_tiny_coco`.
+
+    Returns:
+        str: ``root``.
+
+    Raises:
+        ValueError: An argument out of range.
+    """
+    _write_ade20k(root, photos=_synthetic_photos(seed), seed=seed,
+                  num_train=num_train, num_val=num_val, image_size=image_size,
+                  max_objects=3, object_size=(0.2, 0.45))
+    return root

@@ -173,3 +173,29 @@ def check_out_path(cfg: Config, out: str) -> None:
     """
     if codebase_of(cfg) != 'mmseg' and not out.endswith(('.pkl', '.pickle')):
         raise ToolError(f'--out must name a .pkl file for this config, got {out}')
+
+
+def dataset_meta_of(cfg: Config) -> dict:
+    """Class names and palette of the config's test dataset, as MMEngine
+    writes them into ``meta['dataset_meta']`` (the dataset's ``metainfo``:
+    its ``classes`` and ``palette``, the config's ``metainfo`` overriding the
+    dataset class's).
+
+    Args:
+        cfg (Config): A config with a ``test_dataloader``.
+
+    Returns:
+        dict: ``classes`` and, where known, ``palette``; empty if the config
+        has no test dataset.
+    """
+    import copy
+
+    from mmengine.registry import DATASETS, DefaultScope
+    dataset = (cfg.get('test_dataloader') or {}).get('dataset')
+    if not isinstance(dataset, dict):
+        return {}
+    dataset = copy.deepcopy(dataset)
+    dataset['lazy_init'] = True  # metainfo only: no annotation file is read
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+        metainfo = DATASETS.build(dataset).metainfo
+    return {k: metainfo[k] for k in ('classes', 'palette') if k in metainfo}

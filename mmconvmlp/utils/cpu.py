@@ -17,7 +17,8 @@ from functools import lru_cache
 import torch
 
 #: Slowdown of bfloat16 against float32 autocast measured on an AVX2-only CPU
-#: (ConvMLP-S and ResNet-50 forward passes, GEMMs; 2-core AMD EPYC, torch 2.13).
+#: (ConvMLP-S and ResNet-50 forward passes, GEMMs; 2-core AMD EPYC, torch 2.13;
+#: docs/speed.md).
 EMULATED_BF16_SLOWDOWN = '5-24x'
 
 
@@ -48,29 +49,22 @@ def has_native_bf16() -> bool:
         return False
 
 
-@lru_cache(maxsize=1)
-def cpu_model() -> str:
-    """The CPU's model name (``/proc/cpuinfo``), else ``platform.processor()``."""
+@lru_cache(maxsize=None)
+def _cpuinfo_field(name: str) -> str:
+    """The first ``name : value`` line of ``/proc/cpuinfo`` ('' elsewhere)."""
     try:
         with open('/proc/cpuinfo') as f:
             for line in f:
-                if line.startswith('model name'):
+                if line.startswith(name):
                     return line.split(':', 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or 'unknown'
+    return ''
 
 
-@lru_cache(maxsize=1)
-def _cpu_flags() -> frozenset:
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('flags'):
-                    return frozenset(line.split(':', 1)[1].split())
-    except OSError:
-        pass
-    return frozenset()
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), else ``platform.processor()``."""
+    return _cpuinfo_field('model name') or platform.processor() or 'unknown'
 
 
 def cpu_info() -> dict:
@@ -82,7 +76,7 @@ def cpu_info() -> dict:
         (:func:`cpu_capability`), ``native_bf16`` (:func:`has_native_bf16`) and the
         ``ONEDNN_MAX_CPU_ISA`` / ``ATEN_CPU_CAPABILITY`` restrictions in force.
     """
-    flags = _cpu_flags()
+    flags = set(_cpuinfo_field('flags').split())
     hardware = [name for name, flag in (('AMX', 'amx_bf16'), ('AVX512-BF16', 'avx512_bf16'),
                                          ('AVX-512', 'avx512f'), ('AVX2', 'avx2'))
                 if flag in flags]

@@ -7,8 +7,11 @@ What the tools add to the stock OpenMMLab ones:
   natively, :class:`mmconvmlp.engine.CPUAmpOptimWrapper`) and the usual fp16 AMP
   on a GPU;
 - ``--launcher pytorch`` on a CPU-only machine (gloo process group, CPU DDP);
-- weights-only loading of MMEngine checkpoints
-  (:func:`mmconvmlp.utils.register_safe_globals`);
+- weights-only loading of every checkpoint, wherever it comes from
+  (:mod:`mmconvmlp.utils.safe_load`,
+  :func:`mmconvmlp.utils.register_safe_globals`);
+- no partly loaded model: checkpoints are checked against the model before
+  they are loaded (:func:`set_checkpoint_check`);
 - problems the user can fix end the tool with one message (:class:`ToolError`).
 """
 import gc
@@ -22,6 +25,7 @@ from mmengine.logging import print_log
 
 from .checks import ToolError
 from .config import codebase_of, replace_sync_bn
+from .safe_load import CheckpointError
 
 
 def setup_launcher(cfg: Config) -> None:
@@ -110,6 +114,28 @@ def setup_amp(cfg: Config, requested: bool) -> None:
     # without native bfloat16.
 
 
+_CHECK_HOOK = 'mmconvmlp.CheckpointCheckHook'
+
+
+def set_checkpoint_check(cfg: Config, policy: str) -> None:
+    """Make the runner check every checkpoint it loads against the model.
+
+    Puts ``mmconvmlp.CheckpointCheckHook`` with ``policy`` into
+    ``cfg.custom_hooks``, replacing one the config may already have (the tool
+    knows what it loads the file for): ``'strict'`` for testing,
+    ``'finetune'`` for ``load_from`` in training, ``'resume'`` for
+    ``--resume``.
+
+    Args:
+        cfg (Config): The config, changed in place.
+        policy (str): See :class:`mmconvmlp.engine.CheckpointCheckHook`.
+    """
+    hooks = [h for h in (cfg.get('custom_hooks') or [])
+             if not (isinstance(h, dict) and h.get('type') in
+                     (_CHECK_HOOK, _CHECK_HOOK.split('.')[-1]))]
+    cfg.custom_hooks = hooks + [dict(type=_CHECK_HOOK, policy=policy)]
+
+
 def build_runner(cfg: Config):
     """The runner the config asks for (``runner_type``), else MMEngine's."""
     from mmengine.registry import RUNNERS
@@ -132,14 +158,16 @@ def add_result_dump(cfg: Config, runner, out: str) -> None:
 
 
 def run_tool(main: Callable, argv: Optional[List[str]] = None) -> int:
-    """Run ``main(argv)``; a :class:`ToolError` prints its message alone.
+    """Run ``main(argv)``; a :class:`ToolError` prints its message alone (also
+    one raised from inside the runner, e.g. by a hook), and so does a refused
+    checkpoint (:class:`~mmconvmlp.utils.CheckpointError`).
 
     Returns:
-        int: The exit status: 0, or 1 after a :class:`ToolError`.
+        int: The exit status: 0, or 1 after either error.
     """
     try:
         main(argv)
-    except ToolError as e:
+    except (ToolError, CheckpointError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 1
     close_process_group()

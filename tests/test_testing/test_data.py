@@ -1,4 +1,4 @@
-"""The demo: generated datasets in the COCO and ADE20K layouts, the demo configs,
+"""The demo and tiny datasets in the COCO and ADE20K layouts, the demo configs,
 the loss-curve hook, and (slow) a shortened demo run end to end."""
 import hashlib
 import json
@@ -11,11 +11,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mmconvmlp.testing import data as data_module
 from mmconvmlp.testing.data import CLASSES, SEG_CLASSES, generate_ade20k, generate_coco
 from mmconvmlp.testing.data import ADE20K_INDEX, _TINTS
+from mmconvmlp.testing.data import (COCO_CATEGORY_IDS, TINY_COCO_NAMES,
+                                    generate_tiny_ade20k, generate_tiny_coco)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-DEMO_CONFIGS = osp.join(REPO, 'configs', 'demo')
+CONFIGS = osp.join(REPO, 'configs')
+DEMO_CONFIGS = osp.join(CONFIGS, 'demo')
 SMALL = dict(num_train=6, num_val=3, image_size=128)
 
 
@@ -145,6 +149,168 @@ def test_demo_configs_load_the_data_in_mmdet_and_mmseg(coco_root, ade_root):
     # ADE20K's values become the demo's labels 0..3 (wall, ball, box, tent).
     for label, name in enumerate(SEG_CLASSES):
         assert np.array_equal(seg[0] == label, raw == ADE20K_INDEX[name] + 1)
+
+
+def test_tiny_datasets_fit_the_paper_configs_without_photographs(
+        tmp_path, monkeypatch):
+    """The tools' tests train the paper configs (80 COCO classes, 150 ADE20K
+    classes) on the tiny datasets, which need no photographs (scikit-image)."""
+    from mmengine.config import Config
+    from mmengine.registry import DATASETS, init_default_scope
+
+    def no_photos():
+        raise AssertionError('the tiny datasets read no photographs')
+
+    monkeypatch.setattr(data_module, 'load_photos', no_photos)
+    coco_root = generate_tiny_coco(str(tmp_path / 'coco'))
+    ade_root = generate_tiny_ade20k(str(tmp_path / 'ade'))
+    assert coco_root == str(tmp_path / 'coco')
+
+    cfg = Config.fromfile(osp.join(CONFIGS, 'retinanet_convmlp_s_coco.py'))
+    init_default_scope('mmdet')
+    dataset = DATASETS.build(
+        dict(cfg.train_dataloader.dataset, data_root=coco_root))
+    assert len(dataset) == 4  # none filtered: every image has an object
+    assert len(dataset.metainfo['classes']) == 80
+    ann_file = osp.join(coco_root, 'annotations', 'instances_train2017.json')
+    with open(ann_file) as f:
+        categories = json.load(f)['categories']
+    assert [(c['id'], c['name']) for c in categories] == list(
+        zip(COCO_CATEGORY_IDS, dataset.metainfo['classes']))
+    ids = {c['name']: c['id'] for c in categories}  # COCO's own ids
+    assert [ids[n] for n in ('umbrella', 'suitcase', 'sports ball')] == [
+        28, 33, 37]
+    names = {dataset.metainfo['classes'][inst['bbox_label']]
+             for i in range(len(dataset))
+             for inst in dataset.get_data_info(i)['instances']}
+    assert names and names <= set(TINY_COCO_NAMES.values())
+
+    cfg = Config.fromfile(osp.join(CONFIGS, 'fpn_convmlp_s_ade20k.py'))
+    init_default_scope('mmseg')
+    dataset = DATASETS.build(
+        dict(cfg.val_dataloader.dataset, data_root=ade_root))
+    assert len(dataset) == 2
+    assert len(dataset.metainfo['classes']) == 150
+    seg = dataset[0]['data_samples'].gt_sem_seg.data.numpy()
+    classes = dataset.metainfo['classes']
+    assert {classes[v] for v in np.unique(seg) if v != 255} <= set(SEG_CLASSES)
+
+
+def test_tiny_datasets_same_seed_same_files(tmp_path):
+    for seed in (0, 0, 1):
+        generate_tiny_ade20k(str(tmp_path / f'{seed}'), seed=seed)
+        generate_tiny_coco(str(tmp_path / f'{seed}' / 'coco'), seed=seed)
+    again = _digest(str(tmp_path / '0'))
+    generate_tiny_coco(str(tmp_path / '0' / 'coco'))
+    assert _digest(str(tmp_path / '0')) == again
+    assert _digest(str(tmp_path / '1')) != again
+
+
+# Per detection demo config: its epochs, images per training step, and whether
+# it loads the instance masks. Everything else of the data and schedule is
+# _base_/coco_demo.py's, the same in both.
+DET_DEMOS = dict(
+    retinanet_convmlp_s_demo=dict(num_epochs=16, batch_size=4, masks=False),
+    maskrcnn_convmlp_s_demo=dict(num_epochs=4, batch_size=2, masks=True))
+
+
+def _load_demo(name):
+    from mmengine.config import Config
+    return Config.fromfile(osp.join(DEMO_CONFIGS, name + '.py')).to_dict()
+
+
+def _shared_part(cfg):
+    """The settings the detection demos share: ``cfg`` without its epochs,
+    training batch size, masks and paper-config metrics."""
+    def no_masks(pipeline):
+        return [{k: v for k, v in step.items() if k != 'with_mask'}
+                for step in pipeline]
+
+    shared = {}
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = dict(cfg[key], batch_size=None)
+        dataset = loader['dataset']
+        loader['dataset'] = dict(dataset,
+                                 pipeline=no_masks(dataset['pipeline']))
+        shared[key] = loader
+    shared['val_batch_size'] = cfg['val_dataloader']['batch_size']
+    for key in ('train_pipeline', 'test_pipeline'):
+        shared[key] = no_masks(cfg[key])
+    for key in ('val_evaluator', 'test_evaluator'):
+        shared[key] = {k: v for k, v in cfg[key].items() if k != 'metric'}
+    shared['param_scheduler'] = [{k: v for k, v in s.items() if k != 'end'}
+                                 for s in cfg['param_scheduler']]
+    shared['default_hooks'] = {k: v for k, v in cfg['default_hooks'].items()
+                               if k != 'checkpoint'}
+    for key in ('data_root', 'metainfo', 'image_scale', 'optim_wrapper',
+                'auto_scale_lr', 'custom_hooks'):
+        shared[key] = cfg[key]
+    return shared
+
+
+def test_detection_demo_configs_share_data_and_schedule():
+    cfgs = {name: _load_demo(name) for name in DET_DEMOS}
+    for name, cfg in cfgs.items():
+        want = DET_DEMOS[name]
+        assert not [k for k in cfg if k.startswith('demo_')], 'helpers left'
+        assert cfg['model']['backbone']['init_cfg'] is None
+        assert cfg['train_dataloader']['batch_size'] == want['batch_size']
+        epochs = want['num_epochs']
+        train_cfg = cfg['train_cfg']
+        assert train_cfg['max_epochs'] == train_cfg['val_interval'] == epochs
+        assert cfg['param_scheduler'][-1]['end'] == epochs
+        # A checkpoint every epoch, the last three kept (docs/trust.md).
+        checkpoint = cfg['default_hooks']['checkpoint']
+        assert (checkpoint['interval'], checkpoint['max_keep_ckpts']) == (1, 3)
+        for loader, pipeline in (('train_dataloader', 'train_pipeline'),
+                                 ('val_dataloader', 'test_pipeline'),
+                                 ('test_dataloader', 'test_pipeline')):
+            steps = cfg[loader]['dataset']['pipeline']
+            assert steps == cfg[pipeline]
+            [load] = [s for s in steps if s['type'] == 'LoadAnnotations']
+            assert load.get('with_mask', False) == want['masks']
+        assert cfg['test_dataloader'] == cfg['val_dataloader']
+    retinanet, maskrcnn = (_shared_part(cfg) for cfg in cfgs.values())
+    assert retinanet == maskrcnn
+    # The shared values themselves.
+    root = 'data/demo/coco/'
+    assert retinanet['data_root'] == root
+    assert retinanet['metainfo']['classes'] == CLASSES
+    assert retinanet['image_scale'] == (160, 160)
+    assert retinanet['val_batch_size'] == 5
+    for key in ('train_dataloader', 'val_dataloader'):
+        loader = retinanet[key]
+        assert loader['num_workers'] == 0
+        assert loader['persistent_workers'] is False
+        assert loader['dataset']['data_root'] == root
+        assert loader['dataset']['metainfo'] == retinanet['metainfo']
+    assert retinanet['val_evaluator']['ann_file'] == (
+        root + 'annotations/instances_val2017.json')
+    assert retinanet['optim_wrapper']['optimizer']['lr'] == 3e-4
+    assert retinanet['optim_wrapper']['clip_grad'] == dict(max_norm=35,
+                                                           norm_type=2)
+    assert [s['type'] for s in retinanet['param_scheduler']] == [
+        'LinearLR', 'CosineAnnealingLR']
+    assert retinanet['custom_hooks'] == [dict(type='mmconvmlp.LossCurveHook',
+                                              interval=50)]
+    assert retinanet['auto_scale_lr']['enable'] is False
+
+
+def test_segmentation_demo_config_key_fields():
+    cfg = _load_demo('fpn_convmlp_s_demo')
+    root = 'data/demo/ade/ADEChallengeData2016'
+    assert cfg['model']['backbone']['init_cfg'] is None
+    assert cfg['model']['decode_head']['num_classes'] == len(SEG_CLASSES)
+    assert cfg['model']['data_preprocessor']['size'] == (160, 160)
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert cfg[key]['dataset']['data_root'] == root
+        assert cfg[key]['dataset']['metainfo']['classes'] == SEG_CLASSES
+        assert cfg[key]['num_workers'] == 0
+    assert cfg['train_cfg']['max_iters'] == 300
+    assert cfg['train_cfg']['val_interval'] == 300
+    assert cfg['param_scheduler'][-1]['end'] == 300
+    checkpoint = cfg['default_hooks']['checkpoint']
+    assert (checkpoint['interval'], checkpoint['max_keep_ckpts']) == (50, 3)
 
 
 def test_loss_curve_hook_draws_the_recorded_losses(tmp_path):

@@ -7,6 +7,7 @@ support is patched where it matters, and no time is compared with a bound.
 import importlib.util
 import json
 import math
+import mmap
 import os
 import os.path as osp
 import subprocess
@@ -77,20 +78,20 @@ def test_gemm_rows_and_peak(one_thread):
 
 
 def test_peak_rss_of_step():
-    import mmap
     kept = []
 
-    def step():  # 64 MiB, touched, alive after the step
-        # Fresh pages from the kernel: a malloc'ed tensor may reuse memory
-        # that earlier tests freed but the process kept resident.
-        buf = mmap.mmap(-1, 64 * 2**20)
-        buf.write(b'\1' * len(buf))
-        kept.append(buf)
+    # 64 MiB of fresh anonymous pages, touched, alive after the step. (malloc could
+    # hand back heap memory that earlier tests freed and that is still resident;
+    # the resident set would then not grow.)
+    def step():
+        block = mmap.mmap(-1, 64 * 2**20)
+        block.write(b'\1' * len(block))
+        kept.append(block)
 
     r = peak_rss_of_step(step)
     assert r['peak_mib'] >= r['rss_before_mib'] > 0
     assert close(r['step_mib'], r['peak_mib'] - r['rss_before_mib'])
-    assert r['step_mib'] > 32 and r['step_s'] >= 0
+    assert r["step_mib"] > 32 and r["step_s"] >= 0, r
 
 
 def test_machine_info_names_the_isa(monkeypatch):

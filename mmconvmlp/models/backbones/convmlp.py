@@ -19,7 +19,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmconvmlp.registry import MODELS
 from mmconvmlp.utils.cpu import cpu_capability
-from ..utils.checkpoint import load_convmlp_checkpoint
+from ..utils.checkpoint import convert_state_dict_keys, load_convmlp_checkpoint
 
 
 #: Fewest pixels (N * H * W) for which :class:`ChannelMLP` runs its Linear layers as
@@ -356,8 +356,9 @@ class ConvMLP(BaseModule):
     A port of the backbone of Li et al., "ConvMLP: Hierarchical Convolutional MLPs for
     Vision", arXiv:2109.04454, https://github.com/SHI-Labs/Convolutional-MLPs. Given the
     same weights it computes the same function as the original detection/segmentation
-    backbone, and it loads the authors' checkpoints (see
-    :func:`mmconvmlp.models.utils.convert_convmlp_checkpoint`).
+    backbone, and it loads the authors' checkpoints: any state dict loaded into it
+    (by itself or inside a detector/segmentor, through any loader) may name its
+    keys in the authors' layout (see :func:`mmconvmlp.models.utils.convert_key`).
 
     Outputs (index: where it is taken, stride, channels for S / M / L):
 
@@ -625,18 +626,39 @@ class ConvMLP(BaseModule):
         return self
 
     # ------------------------------------------------------------------ init
+    def _load_from_state_dict(self, state_dict: dict, prefix: str,
+                              *args, **kwargs) -> None:
+        """Take the authors' key names as well as this project's.
+
+        PyTorch's and MMEngine's loaders call this on the module, with its
+        prefix, before they give each child the keys under the child's
+        prefix, and on a copy of the user's dict: renaming the keys here
+        (:func:`mmconvmlp.models.utils.convert_state_dict_keys`, which also
+        drops the classifier's ``norm.*``/``head.*``) makes every loading
+        path (runner ``load_from``/``resume``, the inferencers,
+        ``load_state_dict``) accept both layouts.
+        """
+        convert_state_dict_keys(state_dict, prefix)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def init_weights(self) -> None:
         """Initialise, or load the checkpoint named by a ``Pretrained`` ``init_cfg``.
+
+        ``init_cfg=dict(type='Pretrained', checkpoint=PATH_OR_URL)`` may pin
+        the file with ``sha256='<64 hex digits>'``.
 
         Raises:
             RuntimeError: The checkpoint leaves backbone weights unfilled, has weights of
                 the wrong shape, or holds keys that belong to no ConvMLP.
+            mmconvmlp.utils.CheckpointError: The file was refused (code
+                inside, or a SHA-256 other than the pinned one).
         """
         cfg = self.init_cfg
         if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
             load_convmlp_checkpoint(
                 self, cfg['checkpoint'], prefix=cfg.get('prefix'),
-                map_location=cfg.get('map_location', 'cpu'))
+                map_location=cfg.get('map_location', 'cpu'),
+                sha256=cfg.get('sha256'))
             self.is_init = True  # BaseModule's flag: not initialised again
             return
         super().init_weights()

@@ -99,7 +99,7 @@ def test_wrong_arch_raises_with_shapes(tmp_path):
 
 def test_unrelated_file_and_missing_file_raise(tmp_path):
     torch.save({'conv1.weight': torch.zeros(64, 3, 7, 7)}, tmp_path / 'resnet.pth')
-    with pytest.raises(RuntimeError, match='unexpected keys: conv1.weight'):
+    with pytest.raises(RuntimeError, match='unexpected key: conv1.weight'):
         _pretrained('s', tmp_path / 'resnet.pth')
     with pytest.raises(RuntimeError, match="cannot read checkpoint '.*nowhere.pth'"):
         _pretrained('s', tmp_path / 'nowhere.pth')
