@@ -58,9 +58,12 @@ def _scaled_upsample(self, x: torch.Tensor) -> torch.Tensor:
     # MMSegmentation's Upsample: size int(t * scale_factor), coordinates
     # scaled by input / output size. recompute_scale_factor=True is the same
     # function and keeps the size an expression of the input's in a trace.
-    return F.interpolate(x, scale_factor=self.scale_factor, mode=self.mode,
-                         align_corners=self.align_corners,
-                         recompute_scale_factor=True)
+    return F.interpolate(
+        x,
+        scale_factor=self.scale_factor,
+        mode=self.mode,
+        align_corners=self.align_corners,
+        recompute_scale_factor=True)
 
 
 @contextlib.contextmanager
@@ -172,7 +175,7 @@ def export_onnx(model: nn.Module,
         ``kind``, ``input``, ``outputs``, ``dynamic``, ``shape``, ``opset``,
         ``settings`` (post-processing, :func:`kind_settings`) and the
         entries of ``metadata``; plus, not stored, ``tracer_warnings``: the
-        messages of the ``TracerWarning``\ s of the export (a Python value
+        ``TracerWarning`` messages of the export (each a Python value
         computed from a tensor, frozen into the graph: with ``dynamic``,
         check such an export at a second size).
 
@@ -182,14 +185,20 @@ def export_onnx(model: nn.Module,
     """
     import onnx
     names = output_names(kind, model)
-    meta = dict(kind=kind, input=INPUT_NAME, outputs=names, dynamic=dynamic,
-                shape=list(shape), opset=OPSET,
-                settings=kind_settings(kind, model), **(metadata or {}))
+    meta = dict(
+        kind=kind,
+        input=INPUT_NAME,
+        outputs=names,
+        dynamic=dynamic,
+        shape=list(shape),
+        opset=OPSET,
+        settings=kind_settings(kind, model),
+        **(metadata or {}))
     # A fresh wrapper is in training mode, which torch.onnx.export restores
     # (recursively) after tracing: put it in eval mode too.
     net = (model if kind == 'backbone' else TensorMode(model)).eval()
-    x = torch.randn(batch, 3, *shape,
-                    generator=torch.Generator().manual_seed(0))
+    x = torch.randn(
+        batch, 3, *shape, generator=torch.Generator().manual_seed(0))
     axes = None
     if dynamic:
         axes = {INPUT_NAME: {0: 'batch', 2: 'height', 3: 'width'}}
@@ -200,20 +209,27 @@ def export_onnx(model: nn.Module,
         # The TorchScript exporter announces its deprecation on every call.
         warnings.filterwarnings('ignore', category=DeprecationWarning)
         warnings.filterwarnings('ignore', category=FutureWarning)
-        torch.onnx.export(net, (x, ), path, dynamo=False, opset_version=OPSET,
-                          input_names=[INPUT_NAME], output_names=names,
-                          dynamic_axes=axes, do_constant_folding=True)
+        torch.onnx.export(
+            net, (x, ),
+            path,
+            dynamo=False,
+            opset_version=OPSET,
+            input_names=[INPUT_NAME],
+            output_names=names,
+            dynamic_axes=axes,
+            do_constant_folding=True)
     proto = onnx.load(path)
     entry = proto.metadata_props.add()
     entry.key, entry.value = METADATA_KEY, json.dumps(meta)
     onnx.save(proto, path)
-    tracer = sorted({f'{w.filename}:{w.lineno}: {w.message}' for w in caught
-                     if issubclass(w.category, torch.jit.TracerWarning)
-                     and not _benign(w)})
+    tracer = sorted({
+        f'{w.filename}:{w.lineno}: {w.message}'
+        for w in caught
+        if issubclass(w.category, torch.jit.TracerWarning) and not _benign(w)
+    })
     for w in caught:  # the others as they would have been shown
         if not issubclass(w.category, torch.jit.TracerWarning):
-            warnings.warn_explicit(w.message, w.category, w.filename,
-                                   w.lineno)
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return dict(meta, tracer_warnings=tracer)
 
 

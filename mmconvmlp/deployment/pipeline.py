@@ -43,8 +43,10 @@ def _state_dict(checkpoint: str) -> dict:
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else ckpt
     if not isinstance(state, dict):
         raise ToolError(f'{checkpoint} holds no state dict')
-    return {k[7:] if k.startswith('module.') else k: v
-            for k, v in state.items()}
+    return {
+        k[7:] if k.startswith('module.') else k: v
+        for k, v in state.items()
+    }
 
 
 def load_model(cfg, checkpoint: str, what: str = 'model'):
@@ -76,8 +78,8 @@ def load_model(cfg, checkpoint: str, what: str = 'model'):
     model = build_model(cfg)
     state = _state_dict(checkpoint)
     try:
-        if what == 'backbone' and not any(k.startswith('backbone.')
-                                          for k in state):
+        if what == 'backbone' and not any(
+                k.startswith('backbone.') for k in state):
             from mmconvmlp.models.utils import convert_convmlp_checkpoint
             model.backbone.load_state_dict(convert_convmlp_checkpoint(state))
         else:
@@ -102,10 +104,12 @@ def read_image(path: str) -> np.ndarray:
     return img
 
 
-def verify_batches(shape: Tuple[int, int], dynamic: bool,
-                   second: Optional[Sequence[int]] = None,
-                   first: Optional[Tuple[np.ndarray, List[dict]]] = None
-                   ) -> List[Tuple[np.ndarray, List[dict]]]:
+def verify_batches(
+    shape: Tuple[int, int],
+    dynamic: bool,
+    second: Optional[Sequence[int]] = None,
+    first: Optional[Tuple[np.ndarray, List[dict]]] = None
+) -> List[Tuple[np.ndarray, List[dict]]]:
     """The inputs ``--verify`` checks.
 
     Args:
@@ -131,12 +135,18 @@ def verify_batches(shape: Tuple[int, int], dynamic: bool,
     return batches
 
 
-def pytorch2onnx(config: str, checkpoint: str, out: Optional[str] = None,
-                 shape: Optional[Sequence[int]] = None, what: str = 'model',
-                 dynamic: bool = False, verify: bool = False,
+def pytorch2onnx(config: str,
+                 checkpoint: str,
+                 out: Optional[str] = None,
+                 shape: Optional[Sequence[int]] = None,
+                 what: str = 'model',
+                 dynamic: bool = False,
+                 verify: bool = False,
                  verify_shape: Optional[Sequence[int]] = None,
-                 image: Optional[str] = None, threads: Optional[int] = None,
-                 cfg_options: Optional[dict] = None, tol: float = 1e-4,
+                 image: Optional[str] = None,
+                 threads: Optional[int] = None,
+                 cfg_options: Optional[dict] = None,
+                 tol: float = 1e-4,
                  log=print) -> dict:
     """Export a config's model (or backbone) with its checkpoint, and check
     the export on ONNX Runtime.
@@ -201,9 +211,13 @@ def pytorch2onnx(config: str, checkpoint: str, out: Optional[str] = None,
     log(f'exporting the {kind} of {config} at {shape[0]}x{shape[1]}'
         f'{" (dynamic batch, height, width)" if dynamic else ""} to {out}')
     try:
-        meta = export_onnx(net, out, kind, shape, dynamic=dynamic,
-                           metadata=dict(preprocess=settings,
-                                         config=osp.basename(config)))
+        meta = export_onnx(
+            net,
+            out,
+            kind,
+            shape,
+            dynamic=dynamic,
+            metadata=dict(preprocess=settings, config=osp.basename(config)))
     except NotImplementedError as e:
         raise ToolError(str(e))
     for w in meta['tracer_warnings']:
@@ -224,5 +238,7 @@ def pytorch2onnx(config: str, checkpoint: str, out: Optional[str] = None,
     return result
 
 
-__all__ = ['WHATS', 'DEFAULT_SHAPES', 'export_kind', 'load_model',
-           'read_image', 'verify_batches', 'pytorch2onnx']
+__all__ = [
+    'WHATS', 'DEFAULT_SHAPES', 'export_kind', 'load_model', 'read_image',
+    'verify_batches', 'pytorch2onnx'
+]

@@ -79,16 +79,20 @@ def detector_settings(model) -> dict:
         use_sigmoid=bool(head.use_sigmoid_cls),
         base_anchors=[a.tolist() for a in priors.base_anchors],
         strides=[[float(s) for s in st] for st in priors.strides],
-        coder=dict(means=list(coder.means), stds=list(coder.stds),
-                   clip_border=bool(coder.clip_border),
-                   add_ctr_clamp=bool(coder.add_ctr_clamp),
-                   ctr_clamp=float(coder.ctr_clamp),
-                   # decode()'s default; RetinaHead passes none.
-                   wh_ratio_clip=16 / 1000),
-        test_cfg=dict(nms_pre=int(cfg.get('nms_pre', -1)),
-                      score_thr=float(cfg.get('score_thr', 0)),
-                      min_bbox_size=float(cfg.get('min_bbox_size', -1)),
-                      nms=nms, max_per_img=int(cfg.get('max_per_img', -1))))
+        coder=dict(
+            means=list(coder.means),
+            stds=list(coder.stds),
+            clip_border=bool(coder.clip_border),
+            add_ctr_clamp=bool(coder.add_ctr_clamp),
+            ctr_clamp=float(coder.ctr_clamp),
+            # decode()'s default; RetinaHead passes none.
+            wh_ratio_clip=16 / 1000),
+        test_cfg=dict(
+            nms_pre=int(cfg.get('nms_pre', -1)),
+            score_thr=float(cfg.get('score_thr', 0)),
+            min_bbox_size=float(cfg.get('min_bbox_size', -1)),
+            nms=nms,
+            max_per_img=int(cfg.get('max_per_img', -1))))
 
 
 def segmentor_settings(model) -> dict:
@@ -114,10 +118,11 @@ def segmentor_settings(model) -> dict:
         raise NotImplementedError(f'test_cfg.mode={mode!r}: only whole-image '
                                   'inference is exported')
     head = model.decode_head
-    return dict(num_classes=int(head.num_classes),
-                out_channels=int(head.out_channels),
-                align_corners=bool(head.align_corners),
-                threshold=float(getattr(head, 'threshold', None) or 0.3))
+    return dict(
+        num_classes=int(head.num_classes),
+        out_channels=int(head.out_channels),
+        align_corners=bool(head.align_corners),
+        threshold=float(getattr(head, 'threshold', None) or 0.3))
 
 
 def preprocessor_settings(cfg) -> dict:
@@ -144,8 +149,9 @@ def preprocessor_settings(cfg) -> dict:
     pipeline = next((p for p in pipelines if p), [])
     for step in pipeline:
         if step.get('type', '').split('.')[-1] == 'Resize' and 'scale' in step:
-            resize = dict(scale=list(step['scale']),
-                          keep_ratio=bool(step.get('keep_ratio', False)))
+            resize = dict(
+                scale=list(step['scale']),
+                keep_ratio=bool(step.get('keep_ratio', False)))
     divisor = dp.get('pad_size_divisor', dp.get('size_divisor'))
     return dict(
         mean=list(dp['mean']) if dp.get('mean') is not None else None,
@@ -175,7 +181,8 @@ def rescale_size(size: Tuple[int, int],
     return (int(w * factor + 0.5), int(h * factor + 0.5)), factor
 
 
-def preprocess(image: np.ndarray, settings: dict,
+def preprocess(image: np.ndarray,
+               settings: dict,
                resize: bool = True) -> Tuple[np.ndarray, dict]:
     """One BGR image to the network input and its image meta.
 
@@ -217,8 +224,12 @@ def preprocess(image: np.ndarray, settings: dict,
         else (h, w)
     out = np.full((ph, pw, 3), settings.get('pad_value', 0), np.float32)
     out[:h, :w] = img
-    meta = dict(ori_shape=ori, img_shape=(h, w), pad_shape=(ph, pw),
-                scale_factor=scale, padding_size=[0, pw - w, 0, ph - h])
+    meta = dict(
+        ori_shape=ori,
+        img_shape=(h, w),
+        pad_shape=(ph, pw),
+        scale_factor=scale,
+        padding_size=[0, pw - w, 0, ph - h])
     return out.transpose(2, 0, 1)[None].copy(), meta
 
 
@@ -249,7 +260,9 @@ def grid_anchors(base_anchors: Sequence, strides: Sequence,
     return out
 
 
-def decode_boxes(anchors: np.ndarray, deltas: np.ndarray, coder: dict,
+def decode_boxes(anchors: np.ndarray,
+                 deltas: np.ndarray,
+                 coder: dict,
                  max_shape: Optional[Tuple[int, int]] = None) -> np.ndarray:
     """``DeltaXYWHBBoxCoder.decode`` (``delta2bbox``) for (N, 4) inputs.
 
@@ -313,10 +326,12 @@ def nms(boxes: np.ndarray, scores: np.ndarray,
         rest = rest[alive[rest]]
         if not len(rest):
             break
-        w = np.maximum(np.float32(0), np.minimum(x2[i], x2[rest]) -
-                       np.maximum(x1[i], x1[rest]))
-        h = np.maximum(np.float32(0), np.minimum(y2[i], y2[rest]) -
-                       np.maximum(y1[i], y1[rest]))
+        w = np.maximum(
+            np.float32(0),
+            np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]))
+        h = np.maximum(
+            np.float32(0),
+            np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]))
         inter = w * h
         iou = inter / (areas[i] + areas[rest] - inter)
         alive[rest[iou > np.float32(iou_threshold)]] = False
@@ -381,7 +396,8 @@ def _filter_topk(scores: np.ndarray, score_thr: float,
 
 
 def detector_postprocess(cls_scores: Sequence[np.ndarray],
-                         bbox_preds: Sequence[np.ndarray], settings: dict,
+                         bbox_preds: Sequence[np.ndarray],
+                         settings: dict,
                          img_metas: Sequence[dict],
                          rescale: bool = True) -> List[Dict[str, np.ndarray]]:
     """Detections from raw dense-head outputs, as
@@ -423,9 +439,9 @@ def detector_postprocess(cls_scores: Sequence[np.ndarray],
             all_anchors.append(anc[a])
         scores = np.concatenate(all_scores)
         labels = np.concatenate(all_labels).astype(np.int64)
-        boxes = decode_boxes(np.concatenate(all_anchors),
-                             np.concatenate(all_deltas), settings['coder'],
-                             tuple(meta['img_shape'][:2]))
+        boxes = decode_boxes(
+            np.concatenate(all_anchors), np.concatenate(all_deltas),
+            settings['coder'], tuple(meta['img_shape'][:2]))
         if rescale:
             sw, sh = meta['scale_factor']
             boxes = boxes * np.float32([1 / sw, 1 / sh, 1 / sw, 1 / sh])
@@ -439,8 +455,11 @@ def detector_postprocess(cls_scores: Sequence[np.ndarray],
             if cfg['max_per_img'] > 0:
                 k = cfg['max_per_img']
                 boxes, scores, labels = boxes[:k], scores[:k], labels[:k]
-        results.append(dict(bboxes=boxes.astype(np.float32),
-                            scores=scores.astype(np.float32), labels=labels))
+        results.append(
+            dict(
+                bboxes=boxes.astype(np.float32),
+                scores=scores.astype(np.float32),
+                labels=labels))
     return results
 
 
@@ -465,7 +484,8 @@ def _linear_weights(src_size: int, dst_size: int, align_corners: bool):
     return i0, i1, np.float32(1) - w1, w1
 
 
-def resize_bilinear(x: np.ndarray, size: Tuple[int, int],
+def resize_bilinear(x: np.ndarray,
+                    size: Tuple[int, int],
                     align_corners: bool = False) -> np.ndarray:
     """Bilinear resizing of the last two axes, as ``F.interpolate``
     (no antialiasing).
@@ -519,8 +539,8 @@ def segmentor_postprocess(seg_logits: np.ndarray, settings: dict,
         if x.shape[0] > 1:
             out.append(x.argmax(axis=0).astype(np.int64))
         else:
-            out.append((_sigmoid(x[0]) > settings['threshold']).astype(
-                np.int64))
+            out.append((_sigmoid(x[0])
+                        > settings['threshold']).astype(np.int64))
     return out
 
 

@@ -21,7 +21,8 @@ from .postprocess import (detector_postprocess, preprocess,
                           segmentor_postprocess)
 
 
-def ort_session(path: str, threads: Optional[int] = None,
+def ort_session(path: str,
+                threads: Optional[int] = None,
                 spinning: bool = True):
     """An ONNX Runtime CPU session with a fixed thread count.
 
@@ -47,8 +48,7 @@ def ort_session(path: str, threads: Optional[int] = None,
     if not spinning:
         opts.add_session_config_entry('session.intra_op.allow_spinning', '0')
     opts.log_severity_level = 3  # errors only
-    return ort.InferenceSession(path, opts,
-                                providers=['CPUExecutionProvider'])
+    return ort.InferenceSession(path, opts, providers=['CPUExecutionProvider'])
 
 
 def openvino_model(path: str, threads: Optional[int] = None):
@@ -65,8 +65,7 @@ def openvino_model(path: str, threads: Optional[int] = None):
     """
     import openvino as ov
     core = ov.Core()
-    config = {'PERFORMANCE_HINT': 'LATENCY',
-              'INFERENCE_PRECISION_HINT': 'f32'}
+    config = {'PERFORMANCE_HINT': 'LATENCY', 'INFERENCE_PRECISION_HINT': 'f32'}
     if threads:
         config['INFERENCE_NUM_THREADS'] = int(threads)
     compiled = core.compile_model(core.read_model(path), 'CPU', config)
@@ -144,7 +143,8 @@ class OnnxModel:
                                          img_metas)
         raise ValueError('a backbone has no post-processing')
 
-    def predict(self, image: np.ndarray,
+    def predict(self,
+                image: np.ndarray,
                 resize: bool = True) -> Union[dict, np.ndarray]:
         """The prediction for one BGR image, pre-processing included.
 

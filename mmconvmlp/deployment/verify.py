@@ -23,7 +23,8 @@ from .export import named, output_names, torch_outputs
 from .runtime import OnnxModel
 
 
-def compare_outputs(ref: Dict[str, np.ndarray], out: Dict[str, np.ndarray],
+def compare_outputs(ref: Dict[str, np.ndarray],
+                    out: Dict[str, np.ndarray],
                     tol: float = 1e-4) -> dict:
     """Compare raw outputs by name.
 
@@ -43,15 +44,18 @@ def compare_outputs(ref: Dict[str, np.ndarray], out: Dict[str, np.ndarray],
     for name, r in ref.items():
         o = out[name]
         if tuple(o.shape) != tuple(r.shape):
-            rows[name] = dict(shape=list(o.shape), expected=list(r.shape),
-                              error=math.inf)
+            rows[name] = dict(
+                shape=list(o.shape), expected=list(r.shape), error=math.inf)
             ok = False
             continue
         r64, o64 = np.asarray(r, np.float64), np.asarray(o, np.float64)
         diff = float(np.abs(o64 - r64).max()) if r.size else 0.0
         scale = max(1.0, float(np.abs(r64).max()) if r.size else 0.0)
-        rows[name] = dict(shape=list(r.shape), max_abs_diff=diff,
-                          scale=scale, error=diff / scale)
+        rows[name] = dict(
+            shape=list(r.shape),
+            max_abs_diff=diff,
+            scale=scale,
+            error=diff / scale)
         ok &= diff / scale <= tol
     worst = max((v['error'] for v in rows.values()), default=0.0)
     return dict(outputs=rows, max_error=worst, ok=bool(ok))
@@ -88,8 +92,8 @@ def compare_detections(ref: Dict[str, np.ndarray],
     used = np.zeros(len(os_), bool)
     matched, dscore, dbox = 0, 0.0, 0.0
     for b, s, lab in zip(rb, rs, rl):
-        cand = np.flatnonzero(~used & (ol == lab) &
-                              (np.abs(os_ - s) <= score_tol))
+        cand = np.flatnonzero(~used & (ol == lab)
+                              & (np.abs(os_ - s) <= score_tol))
         if len(cand):
             diffs = np.abs(ob[cand] - b).max(axis=1)
             j = int(np.argmin(diffs))
@@ -100,11 +104,17 @@ def compare_detections(ref: Dict[str, np.ndarray],
                 dbox = max(dbox, float(diffs[j]))
     allowed = math.floor(max_unmatched * len(rs))
     ok = (len(rs) - matched <= allowed) and (len(os_) - matched <= allowed)
-    return dict(num_ref=len(rs), num_out=len(os_), matched=matched,
-                max_score_diff=dscore, max_box_diff=dbox, ok=bool(ok))
+    return dict(
+        num_ref=len(rs),
+        num_out=len(os_),
+        matched=matched,
+        max_score_diff=dscore,
+        max_box_diff=dbox,
+        ok=bool(ok))
 
 
-def compare_label_maps(ref: np.ndarray, out: np.ndarray,
+def compare_label_maps(ref: np.ndarray,
+                       out: np.ndarray,
                        max_label_diff: float = 1e-3) -> dict:
     """Compare two label maps.
 
@@ -116,11 +126,12 @@ def compare_label_maps(ref: np.ndarray, out: np.ndarray,
         return dict(pixels=int(ref.size), different=1.0, ok=False)
     frac = float((np.asarray(ref) != np.asarray(out)).mean()) if ref.size \
         else 0.0
-    return dict(pixels=int(ref.size), different=frac,
-                ok=frac <= max_label_diff)
+    return dict(
+        pixels=int(ref.size), different=frac, ok=frac <= max_label_diff)
 
 
-def random_input(shape: Tuple[int, int], batch: int = 1,
+def random_input(shape: Tuple[int, int],
+                 batch: int = 1,
                  seed: int = 0) -> Tuple[np.ndarray, List[dict]]:
     """A normalised random batch and image metas that exercise the
     post-processing: each image was resized by 0.75 (``ori_shape`` =
@@ -136,9 +147,12 @@ def random_input(shape: Tuple[int, int], batch: int = 1,
         (batch, 3, h, w)).astype(np.float32)
     ph, pw = min(8, h // 4), min(8, w // 4)
     img = (h - ph, w - pw)
-    meta = dict(img_shape=img, pad_shape=(h, w),
-                ori_shape=(round(img[0] / .75), round(img[1] / .75)),
-                scale_factor=(.75, .75), padding_size=[0, pw, 0, ph])
+    meta = dict(
+        img_shape=img,
+        pad_shape=(h, w),
+        ori_shape=(round(img[0] / .75), round(img[1] / .75)),
+        scale_factor=(.75, .75),
+        padding_size=[0, pw, 0, ph])
     return x, [dict(meta) for _ in range(batch)]
 
 
@@ -153,18 +167,24 @@ def torch_predictions(model, kind: str, inputs: np.ndarray,
             from mmdet.structures import DetDataSample
             samples = [DetDataSample(metainfo=dict(m)) for m in img_metas]
             res = model.predict(x, samples, rescale=True)
-            return [{k: getattr(r.pred_instances, k).numpy()
-                     for k in ('bboxes', 'scores', 'labels')} for r in res]
+            return [{
+                k: getattr(r.pred_instances, k).numpy()
+                for k in ('bboxes', 'scores', 'labels')
+            } for r in res]
         from mmseg.structures import SegDataSample
         samples = [SegDataSample(metainfo=dict(m)) for m in img_metas]
         res = model.predict(x, samples)
         return [r.pred_sem_seg.data[0].numpy() for r in res]
 
 
-def verify_export(model, kind: str, path: str,
+def verify_export(model,
+                  kind: str,
+                  path: str,
                   batches: Sequence[Tuple[np.ndarray, List[dict]]],
-                  threads: Optional[int] = None, tol: float = 1e-4,
-                  score_tol: float = 1e-4, box_tol: float = 1e-2,
+                  threads: Optional[int] = None,
+                  tol: float = 1e-4,
+                  score_tol: float = 1e-4,
+                  box_tol: float = 1e-2,
                   max_label_diff: float = 1e-3) -> dict:
     """Run an export on ONNX Runtime and compare it with the PyTorch model.
 
@@ -189,21 +209,27 @@ def verify_export(model, kind: str, path: str,
     names = output_names(kind, model)
     checks = []
     for inputs, metas in batches:
-        ref = named(names, [t.numpy() for t in torch_outputs(
-            model, kind, torch.from_numpy(inputs))])
+        ref = named(names, [
+            t.numpy()
+            for t in torch_outputs(model, kind, torch.from_numpy(inputs))
+        ])
         outs = runner.run(inputs)
-        check = dict(shape=list(inputs.shape),
-                     outputs=compare_outputs(ref, outs, tol))
+        check = dict(
+            shape=list(inputs.shape), outputs=compare_outputs(ref, outs, tol))
         ok = check['outputs']['ok']
         if kind != 'backbone':
             mine = runner.postprocess(outs, metas)
             theirs = torch_predictions(model, kind, inputs, metas)
             if kind == 'detector':
-                preds = [compare_detections(t, m, score_tol, box_tol)
-                         for t, m in zip(theirs, mine)]
+                preds = [
+                    compare_detections(t, m, score_tol, box_tol)
+                    for t, m in zip(theirs, mine)
+                ]
             else:
-                preds = [compare_label_maps(t, m, max_label_diff)
-                         for t, m in zip(theirs, mine)]
+                preds = [
+                    compare_label_maps(t, m, max_label_diff)
+                    for t, m in zip(theirs, mine)
+                ]
             check['predictions'] = preds
             ok &= all(p['ok'] for p in preds)
         check['ok'] = bool(ok)
@@ -230,10 +256,9 @@ def report_lines(report: dict) -> List[str]:
                     f', box diff {p["max_box_diff"]:.1e} px '
                     f'{"ok" if p["ok"] else "FAILED"}')
             else:
-                lines.append(
-                    f'  label map: {p["different"] * 100:.3f} % of '
-                    f'{p["pixels"]} pixels differ from mmseg\'s '
-                    f'{"ok" if p["ok"] else "FAILED"}')
+                lines.append(f'  label map: {p["different"] * 100:.3f} % of '
+                             f'{p["pixels"]} pixels differ from mmseg\'s '
+                             f'{"ok" if p["ok"] else "FAILED"}')
     lines.append('verification ' + ('passed' if report['ok'] else 'FAILED'))
     return lines
 

@@ -404,8 +404,9 @@ def machine_info(threads: Optional[int] = None) -> dict:
         ``aten_cpu_capability`` (the restrictions in the environment, or
         None), ``omp_wait_policy`` (``OMP_WAIT_POLICY``, or None: OpenMP's
         idle threads spin, which on a loaded machine slows torch down
-        several-fold), ``threads``, ``python``, ``torch``, ``onednn`` and the versions
-        of mmengine, mmcv, mmdet and mmseg (None when not installed).
+        several-fold), ``threads``, ``python``, ``torch``, ``onednn`` and
+        the versions of mmengine, mmcv, mmdet and mmseg (None when not
+        installed).
     """
     info = cpu_info()
     versions = {}

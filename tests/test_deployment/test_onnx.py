@@ -13,15 +13,16 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from mmconvmlp.deployment import (OnnxModel, compare_detections, export_onnx,
+                                  preprocessor_settings, random_input,
+                                  read_metadata, verify_export)
+from mmconvmlp.deployment.pipeline import load_model
+from mmconvmlp.models import ConvMLP
+from mmconvmlp.utils import build_model
+
+# The deploy extra; mmconvmlp.deployment imports them only when it needs them.
 pytest.importorskip('onnx')
 pytest.importorskip('onnxruntime')
-
-from mmconvmlp.deployment import (OnnxModel, compare_detections,  # noqa: E402
-                                  export_onnx, preprocessor_settings,
-                                  random_input, read_metadata, verify_export)
-from mmconvmlp.deployment.pipeline import load_model  # noqa: E402
-from mmconvmlp.models import ConvMLP  # noqa: E402
-from mmconvmlp.utils import build_model  # noqa: E402
 
 SIZES = ((64, 96), (96, 64))
 
@@ -82,8 +83,13 @@ def whole_model(repo_root, tmp_path_factory, config, kind, **options):
     model, _, got = load_model(cfg, ckpt, 'model')
     assert got == kind
     path = str(tmp / f'{kind}.onnx')
-    meta = export_onnx(model, path, kind, SIZES[0], dynamic=True,
-                       metadata=dict(preprocess=preprocessor_settings(cfg)))
+    meta = export_onnx(
+        model,
+        path,
+        kind,
+        SIZES[0],
+        dynamic=True,
+        metadata=dict(preprocess=preprocessor_settings(cfg)))
     # Left in eval mode (torch.onnx.export restores its wrapper's mode).
     assert not any(m.training for m in model.modules())
     model.cfg = cfg  # what the inference APIs read the test pipeline from
@@ -108,8 +114,8 @@ def retinanet(repo_root, tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def semantic_fpn(repo_root, tmp_path_factory):
-    return whole_model(repo_root, tmp_path_factory,
-                       'fpn_convmlp_s_ade20k.py', 'segmentor', **SEG_OPTIONS)
+    return whole_model(repo_root, tmp_path_factory, 'fpn_convmlp_s_ade20k.py',
+                       'segmentor', **SEG_OPTIONS)
 
 
 def test_retinanet_parity_at_two_sizes(retinanet):
@@ -155,8 +161,7 @@ def test_retinanet_predict_on_an_image_equals_inference_detector(retinanet):
     assert cmp['ok'] and cmp['num_ref'] > 10, cmp
 
 
-def test_semantic_fpn_predict_on_an_image_equals_inference_model(
-        semantic_fpn):
+def test_semantic_fpn_predict_on_an_image_equals_inference_model(semantic_fpn):
     from mmengine.registry import DefaultScope
     from mmseg.apis import inference_model
     model, path, _ = semantic_fpn

@@ -355,7 +355,8 @@ def _runtime_rows(tool, runtimes):
         assert close(r['ratio_eager'], r['latency_s'] / eager)
         assert close(r['throughput_img_s'], 1 / r['latency_s'])
         assert r['max_error'] < 1e-4  # outputs checked against eager's
-    assert rows['eager']['ratio_eager'] == 1 and rows['eager']['max_error'] == 0
+    assert rows['eager']['ratio_eager'] == 1
+    assert rows['eager']['max_error'] == 0
     return out
 
 

@@ -8,11 +8,11 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from mmconvmlp.deployment import read_metadata
+from mmconvmlp.utils import build_model
+
 pytest.importorskip('onnx')
 pytest.importorskip('onnxruntime')
-
-from mmconvmlp.deployment import read_metadata  # noqa: E402
-from mmconvmlp.utils import build_model  # noqa: E402
 
 TOOL = osp.join('tools', 'deployment', 'pytorch2onnx.py')
 SEG_CONFIG = osp.join('configs', 'fpn_convmlp_s_ade20k.py')
@@ -35,10 +35,14 @@ def test_cli_exports_and_verifies_a_dynamic_segmentor(repo_root,
                                                       seg_checkpoint,
                                                       tmp_path):
     out = str(tmp_path / 'fpn.onnx')
-    proc = subprocess.run(
-        [sys.executable, TOOL, SEG_CONFIG, seg_checkpoint, '--shape', '64',
-         '96', '--dynamic', '--verify', '--threads', '1', '--out', out],
-        cwd=repo_root, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run([
+        sys.executable, TOOL, SEG_CONFIG, seg_checkpoint, '--shape', '64',
+        '96', '--dynamic', '--verify', '--threads', '1', '--out', out
+    ],
+                          cwd=repo_root,
+                          capture_output=True,
+                          text=True,
+                          timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = proc.stdout.splitlines()
     assert lines[-1] == 'verification passed', proc.stdout
@@ -54,8 +58,9 @@ def test_backbone_of_a_whole_model_checkpoint(tool_main, repo_root,
                                               seg_checkpoint, tmp_path):
     out = str(tmp_path / 'backbone.onnx')
     assert tool_main('deployment/pytorch2onnx', [
-        osp.join(repo_root, SEG_CONFIG), seg_checkpoint, '--what',
-        'backbone', '--shape', '64', '64', '--verify', '--out', out]) == 0
+        osp.join(repo_root, SEG_CONFIG), seg_checkpoint, '--what', 'backbone',
+        '--shape', '64', '64', '--verify', '--out', out
+    ]) == 0
     meta = read_metadata(out)
     assert meta['kind'] == 'backbone' and not meta['dynamic']
     assert meta['outputs'] == ['feat_0', 'feat_1', 'feat_2', 'feat_3']
@@ -67,8 +72,8 @@ def test_user_errors(tool_main, repo_root, seg_checkpoint, tmp_path, capsys):
     out = ['--out', str(tmp_path / 'x.onnx')]
     cases = [
         ([config, str(tmp_path / 'missing.pth')], 'checkpoint not found'),
-        ([det, seg_checkpoint, '--shape', '64', '64'],
-         'does not fit the model of the config'),
+        ([det, seg_checkpoint, '--shape', '64',
+          '64'], 'does not fit the model of the config'),
         ([config, seg_checkpoint, '--shape', '16', '64'], 'at least 32'),
     ]
     for argv, message in cases:
