@@ -1,7 +1,9 @@
 """Shared fixtures and settings of the test suite."""
 import importlib.util
+import logging
 import os
 import os.path as osp
+import sys
 
 import pytest
 
@@ -43,6 +45,13 @@ def tool_main():
     modules = {}
 
     def run(name: str, argv) -> int:
+        # MMEngine's loggers outlive a run and keep the stdout they were made
+        # with; under pytest's capture that stream is closed after the test.
+        from mmengine.logging import MMLogger
+        for logger in MMLogger._instance_dict.values():
+            for handler in logger.handlers:
+                if type(handler) is logging.StreamHandler:
+                    handler.stream = sys.stdout  # setStream would flush the closed one
         if name not in modules:
             path = osp.join(REPO, 'tools', f'{name}.py')
             module_name = '_tool_' + name.replace('/', '_')

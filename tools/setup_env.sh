@@ -21,7 +21,7 @@ except Exception as e:  # noqa: BLE001
     problems.append(f'mmcv.ops does not import ({e}). mmcv was built without its ops: '
                     'reinstall it with `pip install --no-build-isolation --no-cache-dir '
                     'mmcv==2.1.0` after torch is installed.')
-for mod in ('mmdet', 'mmseg', 'mmconvmlp'):
+for mod in ('mmdet', 'mmseg', 'onnxruntime', 'mmconvmlp'):
     try:
         __import__(mod)
     except Exception as e:  # noqa: BLE001
@@ -57,7 +57,7 @@ if ! "$VENV/bin/python" -c "import mmcv.ops" 2>/dev/null; then
     # Without --no-build-isolation the build cannot see torch and silently skips the ops.
     MAX_JOBS=${MAX_JOBS:-$(nproc)} $PIPI --no-build-isolation "mmcv==2.1.0"
 fi
-echo "[setup] mmdet, mmsegmentation, mmconvmlp"
-$PIPI --no-build-isolation -e ".[all]"
+echo "[setup] mmdet, mmsegmentation, onnx, onnxruntime, mmconvmlp"
+$PIPI --no-build-isolation -e ".[all,deploy]"
 check
 echo "$WANT" > "$STAMP"

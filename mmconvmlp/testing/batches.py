@@ -3,17 +3,9 @@ inference on tiny in-memory batches (CPU)."""
 import copy
 
 import torch
-from mmengine.model import revert_sync_batchnorm
 from mmengine.optim import OptimWrapper
-from mmengine.registry import MODELS, DefaultScope
 
-
-def build_model(cfg):
-    """Build ``cfg.model`` in the config's scope, SyncBN turned into BN (as
-    MMEngine's runner does outside distributed runs)."""
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
-        model = MODELS.build(copy.deepcopy(cfg.model))
-    return revert_sync_batchnorm(model)
+from mmconvmlp.utils.config import build_model  # noqa: F401  (re-exported)
 
 
 def num_params(model):

@@ -14,14 +14,19 @@ other timing script as well:
   the float32 ones;
 - :func:`peak_rss_of_step`: the peak resident memory one step adds;
 - :class:`OtherLoad`: how much of the CPUs other processes took meanwhile;
-- :func:`machine_info`: the CPU (ISA, native bfloat16) and the versions.
+- :func:`machine_info`: the CPU (ISA, native bfloat16) and the versions;
+- :func:`compile_for_inference`, :func:`runtime_runs` and
+  :func:`runtime_rows`: one backbone on eager PyTorch, ``torch.compile``,
+  ONNX Runtime and OpenVINO, timed in the same loop.
 
 Units: seconds, GMACs (1e9 multiply-adds), GFLOP/s (1e9 floating-point
 operations per second, two per multiply-add) and MiB (2**20 bytes).
 """
 import contextlib
+import importlib.util
 import math
 import os
+import os.path as osp
 import platform
 import re
 import resource
@@ -397,8 +402,11 @@ def machine_info(threads: Optional[int] = None) -> dict:
         (bfloat16 in hardware, see :func:`mmconvmlp.utils.has_native_bf16`;
         False means emulated and slow), ``onednn_max_cpu_isa`` and
         ``aten_cpu_capability`` (the restrictions in the environment, or
-        None), ``threads``, ``python``, ``torch``, ``onednn`` and the versions
-        of mmengine, mmcv, mmdet and mmseg (None when not installed).
+        None), ``omp_wait_policy`` (``OMP_WAIT_POLICY``, or None: OpenMP's
+        idle threads spin, which on a loaded machine slows torch down
+        several-fold), ``threads``, ``python``, ``torch``, ``onednn`` and
+        the versions of mmengine, mmcv, mmdet and mmseg (None when not
+        installed).
     """
     info = cpu_info()
     versions = {}
@@ -421,6 +429,7 @@ def machine_info(threads: Optional[int] = None) -> dict:
         bf16_native=info['native_bf16'],
         onednn_max_cpu_isa=info['onednn_max_cpu_isa'],
         aten_cpu_capability=info['aten_cpu_capability'],
+        omp_wait_policy=os.environ.get('OMP_WAIT_POLICY'),
         threads=threads or torch.get_num_threads(),
         python=platform.python_version(),
         torch=torch.__version__,
@@ -428,8 +437,153 @@ def machine_info(threads: Optional[int] = None) -> dict:
         **versions)
 
 
+# ----------------------------------------------------------------- runtimes
+#: The runtimes :func:`runtime_runs` times: eager PyTorch, ``torch.compile``
+#: (Inductor, freezing), ONNX Runtime and OpenVINO on the exported file.
+RUNTIMES = ('eager', 'compile', 'onnxruntime', 'openvino')
+#: The packages each runtime needs besides torch.
+RUNTIME_PACKAGES = {'onnxruntime': ('onnx', 'onnxruntime'),
+                    'openvino': ('onnx', 'openvino')}
+
+
+def compile_for_inference(model: nn.Module) -> nn.Module:
+    """``torch.compile`` a module for inference, with Inductor's freezing.
+
+    Freezing makes the parameters constants, so BatchNorms fold, weights are
+    pre-packed for oneDNN and activations fuse into the convolutions and
+    GEMMs: inference only. Shapes are static (``dynamic=False``): each size,
+    batch and dtype compiles once, on its first call; torch 2.13's Inductor
+    does not lower convolutions over symbolic sizes.
+    """
+    import torch._inductor.config as inductor_config
+    inductor_config.freezing = True
+    return torch.compile(model, dynamic=False)
+
+
+def missing_runtimes(runtimes: Sequence[str]) -> Dict[str, str]:
+    """The runtimes of ``runtimes`` whose packages are not installed.
+
+    Returns:
+        dict: Runtime -> the missing package names, comma-separated.
+    """
+    out = {}
+    for rt in runtimes:
+        gone = [p for p in RUNTIME_PACKAGES.get(rt, ())
+                if importlib.util.find_spec(p) is None]
+        if gone:
+            out[rt] = ', '.join(gone)
+    return out
+
+
+def _max_error(ref: Sequence[torch.Tensor], outs: Sequence) -> float:
+    """``max |out - ref| / max(1, max |ref|)`` over the outputs."""
+    err = 0.0
+    for r, o in zip(ref, outs):
+        o = torch.as_tensor(o).to(r.dtype)
+        scale = max(1.0, r.abs().max().item())
+        err = max(err, (o - r).abs().max().item() / scale)
+    return err
+
+
+def runtime_runs(model: nn.Module, name: str, inputs: Sequence[torch.Tensor],
+                 runtimes: Sequence[str], threads: int,
+                 workdir: str) -> List[TimedRun]:
+    """One backbone on several runtimes, float32, ready to time together.
+
+    The ONNX runtimes run one file exported with dynamic batch, height and
+    width (:func:`mmconvmlp.deployment.export_onnx`), the same graph for
+    every size; ``compile`` compiles each size on its first call (the
+    warm-up). Every runtime is run once here and its outputs compared with
+    eager PyTorch's (``max_error`` in each key: ``max |out - eager| /
+    max(1, max |eager|)``).
+
+    Args:
+        model (nn.Module): The backbone, in eval mode.
+        name (str): Its name in the keys.
+        inputs (Sequence[Tensor]): One (N, 3, H, W) batch per size.
+        runtimes (Sequence[str]): From :data:`RUNTIMES`, installed (see
+            :func:`missing_runtimes`).
+        threads (int): torch's threads (set by the caller), ONNX Runtime's
+            ``intra_op_num_threads`` and OpenVINO's
+            ``INFERENCE_NUM_THREADS``.
+        workdir (str): Where the ONNX file is written.
+
+    Returns:
+        list[TimedRun]: Keys ``model``, ``runtime``, ``size``, ``batch``,
+        ``dtype`` (``'fp32'``), ``threads`` and ``max_error``.
+
+    Raises:
+        ValueError: An unknown runtime.
+    """
+    unknown = set(runtimes) - set(RUNTIMES)
+    if unknown:
+        raise ValueError(f'unknown runtimes {sorted(unknown)}; choose from '
+                         f'{RUNTIMES}')
+    fns = {}
+    if 'eager' in runtimes:
+        fns['eager'] = lambda x: model(x)
+    if 'compile' in runtimes:
+        fns['compile'] = compile_for_inference(model)
+    if {'onnxruntime', 'openvino'} & set(runtimes):
+        from mmconvmlp.deployment import (export_onnx, openvino_model,
+                                          ort_session)
+        path = osp.join(workdir, f'{name}.onnx')
+        export_onnx(model, path, 'backbone', tuple(inputs[0].shape[2:]),
+                    dynamic=True)
+        if 'onnxruntime' in runtimes:
+            # Idle workers that spin would take the CPUs of the runtime
+            # timed next in the interleaved loop.
+            session = ort_session(path, threads, spinning=False)
+            fns['onnxruntime'] = lambda x: session.run(
+                None, {'input': x.numpy()})
+        if 'openvino' in runtimes:
+            fns['openvino'] = openvino_model(path, threads)
+            ov_run = fns['openvino']
+            fns['openvino'] = lambda x: ov_run(x.numpy())
+    runs = []
+    for x in inputs:
+        with torch.inference_mode():
+            ref = model(x)
+        for rt in runtimes:
+            fn = fns[rt]
+
+            def call(fn=fn, x=x):
+                with torch.inference_mode():
+                    return fn(x)
+
+            key = dict(model=name, runtime=rt, size=list(x.shape[2:]),
+                       batch=x.shape[0], dtype='fp32', threads=threads,
+                       max_error=_max_error(ref, call()))
+            runs.append(TimedRun(key, timed(call)))
+    return runs
+
+
+def runtime_rows(runs: Sequence[TimedRun]) -> List[dict]:
+    """Result rows of timed :func:`runtime_runs`.
+
+    Returns:
+        list[dict]: The key plus ``latency_s`` (median), ``times_s``,
+        ``min_s``, ``throughput_img_s`` and ``ratio_eager`` (latency / eager
+        PyTorch's at the same model, size and batch; None without an eager
+        run).
+    """
+    eager = {(r.key['model'], tuple(r.key['size']), r.key['batch']): r.median
+             for r in runs if r.key['runtime'] == 'eager'}
+    rows = []
+    for r in runs:
+        k = r.key
+        ref = eager.get((k['model'], tuple(k['size']), k['batch']))
+        rows.append(dict(k, latency_s=r.median, times_s=r.times,
+                         min_s=min(r.times),
+                         throughput_img_s=k['batch'] / r.median,
+                         ratio_eager=r.median / ref if ref else None))
+    return rows
+
+
 __all__ = [
     'DTYPES', 'TimedRun', 'timed', 'measure_interleaved', 'autocast',
     'gemm_runs', 'gemm_rows', 'gemm_peak', 'count_gmacs',
-    'bf16_cosine_similarity', 'peak_rss_of_step', 'OtherLoad', 'machine_info'
+    'bf16_cosine_similarity', 'peak_rss_of_step', 'OtherLoad', 'machine_info',
+    'RUNTIMES', 'RUNTIME_PACKAGES', 'compile_for_inference',
+    'missing_runtimes', 'runtime_runs', 'runtime_rows'
 ]

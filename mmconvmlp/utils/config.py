@@ -110,6 +110,19 @@ def set_data_root(cfg: Config, data_root: str) -> None:
                     break
 
 
+def build_model(cfg: Config):
+    """Build ``cfg.model`` in the config's scope, SyncBN turned into BN (as
+    MMEngine's runner does outside distributed runs). No weights are loaded
+    or initialised."""
+    import copy
+
+    from mmengine.model import revert_sync_batchnorm
+    from mmengine.registry import MODELS, DefaultScope
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+        model = MODELS.build(copy.deepcopy(cfg.model))
+    return revert_sync_batchnorm(model)
+
+
 def replace_sync_bn(node) -> None:
     """Turn every ``type='SyncBN'`` norm config into ``'BN'``, in place."""
     if isinstance(node, dict):

@@ -340,3 +340,68 @@ def test_compiled_backbone_rows(repo_root):
         'ConvMLP-S fp32 latency / ResNet-50 fp32 latency',
         'ConvMLP-S fp32 latency / ResNet-50 fp32 latency '
         '(torch.compile, both)']
+
+
+# ------------------------------------------------------------------ runtimes
+def _runtime_rows(tool, runtimes):
+    out = tool.run_runtimes(['convmlp-s'], [(64, 96)], runtimes, 1, [1], 0)
+    rows = {r['runtime']: r for r in out['rows']}
+    assert list(rows) == list(runtimes) and out['missing'] == {}
+    eager = rows['eager']['latency_s']
+    for rt, r in rows.items():
+        assert (r['model'], r['size'], r['batch']) == ('convmlp-s', [64, 96],
+                                                       1)
+        assert r['dtype'] == 'fp32' and r['threads'] == 1
+        assert close(r['ratio_eager'], r['latency_s'] / eager)
+        assert close(r['throughput_img_s'], 1 / r['latency_s'])
+        assert r['max_error'] < 1e-4  # outputs checked against eager's
+    assert rows['eager']['ratio_eager'] == 1
+    assert rows['eager']['max_error'] == 0
+    return out
+
+
+def test_runtime_rows_onnxruntime(tool, one_thread):
+    pytest.importorskip('onnxruntime')
+    out = _runtime_rows(tool, ['eager', 'onnxruntime'])
+    text = tool.format_tables(dict(
+        machine=machine_info(1), other_load={}, runtimes=out,
+        settings=dict(repeats_desc='1', dtypes=['fp32'], dtypes_left_out=[])))
+    assert '| convmlp-s | 64x96 | onnxruntime | 1 |' in text
+    assert 'convmlp-s fp32 latency, onnxruntime / eager, 64x96' in text
+
+
+def test_runtime_rows_openvino(tool, one_thread):
+    pytest.importorskip('onnxruntime')
+    pytest.importorskip('openvino')
+    _runtime_rows(tool, ['eager', 'openvino'])
+
+
+@pytest.mark.slow
+def test_runtime_rows_compile(tool, one_thread):
+    _runtime_rows(tool, ['eager', 'compile'])
+
+
+def test_missing_runtimes_are_left_out(tool, monkeypatch):
+    import importlib.util
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, 'find_spec', lambda name, *a: None
+                        if name == 'openvino' else find_spec(name, *a))
+    out = tool.run_runtimes(['convmlp-s'], [(32, 32)], ['eager', 'openvino'],
+                            1, [1], 0)
+    assert out['missing'] == {'openvino': 'openvino'}
+    assert [r['runtime'] for r in out['rows']] == ['eager']
+    text = tool.format_tables(dict(
+        machine=machine_info(1), other_load={}, runtimes=out,
+        settings=dict(repeats_desc='1', dtypes=['fp32'], dtypes_left_out=[])))
+    assert 'openvino: not installed (openvino), no rows' in text
+
+
+def test_parse_args_runtimes(tool):
+    from mmconvmlp.utils.benchmark import RUNTIMES
+    args = tool.parse_args(['--runtimes', 'eager', 'onnxruntime'])
+    assert args.sections == ['backbones', 'models', 'memory', 'runtimes']
+    assert args.runtimes == ['eager', 'onnxruntime']
+    args = tool.parse_args(['--only', 'runtimes'])
+    assert args.sections == ['runtimes'] and args.runtimes == list(RUNTIMES)
+    assert args.runtime_backbones == ['convmlp-s']
+    assert tool.parse_args([]).sections == ['backbones', 'models', 'memory']

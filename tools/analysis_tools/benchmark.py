@@ -9,6 +9,8 @@
         [--backbones NAME ...] [--compile] [--config PATH ...]
         [--model-arch {s,m,l}] [--det-size HxW] [--seg-size HxW]
         [--model-batch N] [--gemm-sizes N ...]
+        [--runtimes {eager,compile,onnxruntime,openvino} ...]
+        [--runtime-backbones NAME ...]
 
 Everything runs in one process (peak memory: a fresh process per
 configuration) at a fixed thread count. Every configuration of a section is
@@ -30,6 +32,10 @@ Sections:
   (``train_step`` with AdamW), fp32 and bf16.
 - ``memory``: the peak resident memory of one training step of the first
   ConvMLP whole model with and without ``with_cp``.
+- ``runtimes`` (only when asked: ``--only runtimes`` or ``--runtimes``): one
+  backbone (ConvMLP-S) at each size, batch 1, fp32, on eager PyTorch,
+  ``torch.compile``, ONNX Runtime and OpenVINO (those installed), with the
+  ratio to eager and the outputs' largest difference from eager's.
 
 The header names the CPU, its ISA and whether bfloat16 is native; on a CPU
 without native bfloat16 the bf16 rows are marked emulated (``--quick`` leaves
@@ -59,19 +65,23 @@ sys.path.insert(
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 
-from mmconvmlp.utils.benchmark import (DTYPES, OtherLoad, TimedRun,  # noqa
-                                       autocast, bf16_cosine_similarity,
-                                       count_gmacs, gemm_peak, gemm_rows,
-                                       gemm_runs, machine_info,
-                                       measure_interleaved, peak_rss_of_step,
-                                       timed)
+from mmconvmlp.utils.benchmark import (DTYPES, RUNTIMES,  # noqa: E402
+                                       OtherLoad, TimedRun, autocast,
+                                       bf16_cosine_similarity,
+                                       compile_for_inference, count_gmacs,
+                                       gemm_peak, gemm_rows, gemm_runs,
+                                       machine_info, measure_interleaved,
+                                       missing_runtimes, peak_rss_of_step,
+                                       runtime_rows, runtime_runs, timed)
 from mmconvmlp.utils.cpu import EMULATED_BF16_SLOWDOWN  # noqa: E402
 
 BACKBONES = ('convmlp-s', 'convmlp-m', 'convmlp-l', 'resnet50', 'resnet50-cl',
              'swin-t')
 REFERENCE = 'resnet50'  # the denominator of every backbone ratio
 COMPILED = '+compile'  # suffix of a backbone run through torch.compile
-SECTIONS = ('backbones', 'models', 'memory')
+SECTIONS = ('backbones', 'models', 'memory', 'runtimes')
+# The sections that run without --only (runtimes only when asked).
+DEFAULT_SECTIONS = ('backbones', 'models', 'memory')
 DETECTION_SIZE = (800, 1216)  # (H, W) of COCO's 1333x800 resize, padded
 
 # The stock configs the whole models come from, shipped in the installed
@@ -143,20 +153,6 @@ def build_backbone(name: str) -> nn.Module:
     model.init_weights()
     model.eval()  # mmdet's train() returns None: do not chain
     return model
-
-
-def compile_backbone(model: nn.Module) -> nn.Module:
-    """``torch.compile`` a backbone for inference, with Inductor's freezing.
-
-    Freezing makes the parameters constants, so BatchNorms fold, weights are
-    pre-packed for oneDNN and activations fuse into the convolutions and
-    GEMMs: inference only. Shapes are static (``dynamic=False``): each size,
-    batch and dtype compiles once, during the warm-up; torch 2.13's Inductor
-    does not lower convolutions over symbolic sizes.
-    """
-    import torch._inductor.config as inductor_config
-    inductor_config.freezing = True
-    return torch.compile(model, dynamic=False)
 
 
 def base_name(name: str) -> str:
@@ -280,7 +276,7 @@ def run_backbones(names: Sequence[str],
             log(f'building {base}')
             eager[base] = build_backbone(base)
         models[name] = (eager[base] if name == base else
-                        compile_backbone(eager[base]))
+                        compile_for_inference(eager[base]))
     rows, grows, peaks = [], [], {}
     for size, batch, reps in zip(sizes, batches, repeats):
         label = f'backbones {_hw(size)}'
@@ -345,6 +341,57 @@ def figure_lines(figures: Sequence[dict]) -> List[str]:
     return [f'{f["name"]}, {f["size"]}, batch {f["batch"]}: '
             f'{f["value"]:.3f} ({f["latency_s"] * 1e3:.1f} ms / '
             f'{f["reference_s"] * 1e3:.1f} ms, same run)' for f in figures]
+
+
+# ------------------------------------------------------------------ runtimes
+def run_runtimes(names: Sequence[str], sizes: Sequence[Tuple[int, int]],
+                 runtimes: Sequence[str], threads: int,
+                 repeats: Sequence[int], warmup: int) -> dict:
+    """The ``runtimes`` section: each backbone at each size, batch 1, fp32,
+    on every installed runtime of ``runtimes``, one interleaved loop per
+    size (:func:`mmconvmlp.utils.benchmark.runtime_runs`).
+
+    Args:
+        names (Sequence[str]): Backbones (:func:`build_backbone`).
+        sizes (Sequence[tuple[int, int]]): Image sizes (H, W).
+        runtimes (Sequence[str]): From ``RUNTIMES``; those whose packages
+            are missing are left out (``missing``).
+        threads (int): Threads of every runtime.
+        repeats (Sequence[int]): Timed repeats for each size.
+        warmup (int): Untimed runs of each configuration (``compile``
+            compiles before them).
+
+    Returns:
+        dict: ``rows`` (:func:`mmconvmlp.utils.benchmark.runtime_rows`:
+        ``latency_s``, ``ratio_eager``, ``max_error``, ...) and ``missing``
+        (runtime -> the packages it lacks).
+    """
+    missing = missing_runtimes(runtimes)
+    for rt, pkgs in missing.items():
+        log(f'runtimes: {rt} left out ({pkgs} not installed)')
+    kept = [rt for rt in runtimes if rt not in missing]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            log(f'runtimes: building {name}, preparing {", ".join(kept)}')
+            model = build_backbone(name)
+            for size, reps in zip(sizes, repeats):
+                x = backbone_input(name, 1, size)
+                runs = runtime_runs(model, name, [x], kept, threads, tmp)
+                measure_interleaved(runs, warmup, reps, log,
+                                    f'runtimes {name} {_hw(size)}')
+                rows += runtime_rows(runs)
+    return dict(rows=rows, missing=missing)
+
+
+def runtime_figure_lines(rows: Sequence[dict]) -> List[str]:
+    """One line per backbone, size and runtime other than eager: latency /
+    eager latency, both from the same loop."""
+    return [f'{r["model"]} fp32 latency, {r["runtime"]} / eager, '
+            f'{_hw(r["size"])}, batch {r["batch"]}, {r["threads"]} threads: '
+            f'{r["ratio_eager"]:.3f} ({r["latency_s"] * 1e3:.1f} ms / '
+            f'{r["latency_s"] / r["ratio_eager"] * 1e3:.1f} ms, same run)'
+            for r in rows if r['runtime'] != 'eager' and r['ratio_eager']]
 
 
 # -------------------------------------------------------------- whole models
@@ -752,7 +799,8 @@ def dtype_label(row: dict) -> str:
 def machine_line(m: dict) -> str:
     """The CPU and software of the results in one paragraph."""
     limits = [f'{k.upper()}={m[k]}'
-              for k in ('onednn_max_cpu_isa', 'aten_cpu_capability') if m[k]]
+              for k in ('onednn_max_cpu_isa', 'aten_cpu_capability',
+                        'omp_wait_policy') if m.get(k)]
     return (f'CPU: {m["cpu"]}, {m["cores"]} cores, {m["threads"]} threads; '
             f'hardware ISA {m["hardware_isa"]}; torch kernels '
             f'{m["torch_isa"]}; bfloat16 '
@@ -818,6 +866,23 @@ def format_tables(results: dict) -> str:
                   _fmt(r['ratio_r50'], '.2f'),
                   _fmt(r['ratio_r50_fp32'], '.2f'),
                   _fmt(r['bf16_speedup'], '.2f')] for r in mo['rows']]))
+    rt = results.get('runtimes')
+    if rt:
+        parts.append(
+            'Runtimes (one backbone, batch 1, fp32; ONNX files exported with '
+            'dynamic axes):\n\n' + _table(
+                ['backbone', 'size', 'runtime', 'threads', 'latency ms',
+                 'img/s', 'x eager', 'max error vs eager'],
+                [[r['model'], _hw(r['size']), r['runtime'], str(r['threads']),
+                  _fmt(r['latency_s'] * 1e3, '.1f'),
+                  _fmt(r['throughput_img_s'], '.2f'),
+                  _fmt(r['ratio_eager'], '.3f'),
+                  _fmt(r['max_error'], '.1e')] for r in rt['rows']]))
+        lines = runtime_figure_lines(rt['rows'])
+        lines += [f'{k}: not installed ({v}), no rows'
+                  for k, v in rt['missing'].items()]
+        if lines:
+            parts.append('\n'.join(lines))
     me = results.get('memory')
     if me:
         step_saving = me['step_saving_fraction']
@@ -873,7 +938,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         'segmentation 64x64, no warm-up, 1 repeat, GEMM n=512, and no bf16 '
         'rows on a CPU without native bfloat16; explicit options still win')
     p.add_argument('--only', nargs='+', choices=SECTIONS, default=None,
-                   help='sections to run (default: all)')
+                   help='sections to run (default: backbones, models, '
+                   'memory, and runtimes when --runtimes is given)')
     p.add_argument('--sizes', nargs='+', type=_size, default=None,
                    help='backbone image sizes HxW (default: 224x224 800x1216)')
     p.add_argument(
@@ -922,13 +988,24 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                    '(default: 1)')
     p.add_argument('--gemm-sizes', nargs='+', type=int, default=None,
                    help='square GEMM sizes of the peak (default: 2048)')
+    p.add_argument(
+        '--runtimes', nargs='+', choices=RUNTIMES, default=None,
+        help='runtimes of the runtimes section, which this option turns on '
+        '(default: all four; those not installed are left out)')
+    p.add_argument(
+        '--runtime-backbones', nargs='+', choices=BACKBONES,
+        default=['convmlp-s'],
+        help='backbones of the runtimes section (default: convmlp-s)')
     # Internal: one memory measurement, run by the memory section.
     p.add_argument('--memory-worker', nargs=2, metavar=('SPEC', 'OUT'),
                    help=argparse.SUPPRESS)
     args = p.parse_args(argv)
 
     q = args.quick
-    args.sections = list(args.only) if args.only else list(SECTIONS)
+    args.sections = list(args.only) if args.only else list(DEFAULT_SECTIONS)
+    if args.runtimes and 'runtimes' not in args.sections:
+        args.sections.append('runtimes')
+    args.runtimes = list(args.runtimes or RUNTIMES)
     if args.sizes is None:
         args.sizes = [(224, 224)] if q else [(224, 224), DETECTION_SIZE]
     if args.batch is None:
@@ -990,7 +1067,8 @@ def run(args: argparse.Namespace) -> dict:
     Returns:
         dict: ``machine`` (:func:`mmconvmlp.utils.benchmark.machine_info`),
         ``settings``, one entry per section run (:func:`run_backbones`,
-        :func:`run_models`, :func:`run_memory`), ``figures``
+        :func:`run_models`, :func:`run_memory`, :func:`run_runtimes`),
+        ``figures``
         (:func:`ratio_figures`), ``other_load`` (per section, the CPU share
         of other processes, see :class:`OtherLoad`) and ``total_s``.
     """
@@ -1013,6 +1091,10 @@ def run(args: argparse.Namespace) -> dict:
             for r, s in zip(args.size_repeats, args.sizes)) + ' (backbones)')
     if 'models' in args.sections:
         reps.append(f'{args.model_repeats} (whole models)')
+    if 'runtimes' in args.sections:
+        reps.append(', '.join(
+            f'{r} at {_hw(s)}'
+            for r, s in zip(args.size_repeats, args.sizes)) + ' (runtimes)')
     results = dict(machine=machine, settings=dict(
         sections=args.sections, sizes=[list(s) for s in args.sizes],
         batch=args.batch, size_repeats=args.size_repeats,
@@ -1021,7 +1103,8 @@ def run(args: argparse.Namespace) -> dict:
         seg_size=list(args.seg_size), model_batch=args.model_batch,
         model_arch=args.model_arch, configs=args.config,
         gemm_sizes=args.gemm_sizes, quick=args.quick, compile=args.compile,
-        repeats_desc=', '.join(reps) or 'none'))
+        runtimes=args.runtimes, runtime_backbones=args.runtime_backbones,
+        threads=args.threads, repeats_desc=', '.join(reps) or 'none'))
     _quiet_mmengine()
     torch.manual_seed(0)
     other = {}
@@ -1053,6 +1136,13 @@ def run(args: argparse.Namespace) -> dict:
             with OtherLoad() as other['memory']:
                 results['memory'] = run_memory(target, size, args.model_batch,
                                                args.threads)
+    if 'runtimes' in args.sections:
+        with OtherLoad() as other['runtimes']:
+            results['runtimes'] = run_runtimes(
+                args.runtime_backbones, args.sizes, args.runtimes,
+                args.threads, args.size_repeats, args.warmup)
+        for line in runtime_figure_lines(results['runtimes']['rows']):
+            log(line)
     # A section that shared the machine is slower than the machine.
     results['other_load'] = {k: v.fraction for k, v in other.items()}
     results['total_s'] = time.perf_counter() - start

@@ -184,10 +184,49 @@ def test_channel_mlp_equals_linear_gelu_linear(shape):
     torch.testing.assert_close(mlp(x), h @ mlp.fc2.weight.T + mlp.fc2.bias)
 
 
-def test_eval_batchnorm_is_folded_into_the_conv():
+@pytest.mark.parametrize('threads', [1, 2])
+def test_channel_mlp_conv_route_at_any_thread_count(threads):
+    """One thread gives the 1x1 convolutions dilation 2 (oneDNN instead of
+    torch's native kernel); a trace keeps dilation 1. Same function."""
+    from mmconvmlp.models.backbones.convmlp import _pointwise_dilation
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        mlp = ChannelMLP(16, 32, conv_min_pixels=0)
+        x = torch.randn(2, 12, 10, 16, requires_grad=True)
+        h = torch.nn.functional.gelu(x @ mlp.fc1.weight.T + mlp.fc1.bias)
+        torch.testing.assert_close(mlp(x), h @ mlp.fc2.weight.T + mlp.fc2.bias)
+        mlp(x).sum().backward()  # the dilated convolution's gradients
+        assert x.grad is not None and mlp.fc1.weight.grad is not None
+        assert _pointwise_dilation() == (2 if threads == 1 else 1)
+        seen = []
+
+        class Probe(torch.nn.Module):
+
+            def forward(self, t):
+                seen.append(_pointwise_dilation())
+                return t * 1
+
+        torch.jit.trace(Probe(), torch.zeros(1), check_trace=False)
+        assert seen == [1]
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize('kernel, threads', [(3, None), (1, 1), (1, 2)])
+def test_eval_batchnorm_is_folded_into_the_conv(kernel, threads):
     """In eval mode the BatchNorm module is not run (folded into the conv); the result
-    equals conv -> BN -> ReLU. In training mode it runs on batch statistics."""
-    layer = ConvNormAct(8, 16, 3, dict(type='BN'))
+    equals conv -> BN -> ReLU (a 1x1 conv on one thread runs dilated). In training
+    mode it runs on batch statistics."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads or before)
+    try:
+        _check_folded_batchnorm(ConvNormAct(8, 16, kernel, dict(type='BN')))
+    finally:
+        torch.set_num_threads(before)
+
+
+def _check_folded_batchnorm(layer):
     with torch.no_grad():
         layer.bn.running_mean.uniform_(-1, 1)
         layer.bn.running_var.uniform_(0.5, 2)
