@@ -24,10 +24,8 @@ warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 # Runs from a clone without installing the package, too.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import DictAction
-
-from mmconvmlp.utils import (ToolError, check_file, load_config,
-                             register_safe_globals, run_tool)
+from mmconvmlp.utils import (ToolError, add_cfg_options, check_file,
+                             load_config, register_safe_globals, run_tool)
 from mmconvmlp.utils.inference import (build_inferencer, check_checkpoint_fits,
                                        collect_inputs, inference_summary,
                                        names_classes, run_inference,
@@ -70,11 +68,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='images or video frames per forward pass')
     parser.add_argument(
         '--no-progress', action='store_true', help='no progress bars')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value pairs')
+    add_cfg_options(parser)
     return parser.parse_args(argv)
 
 

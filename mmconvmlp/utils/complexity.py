@@ -22,15 +22,14 @@ What the analyser sees of ConvMLP's fast paths:
   for an unfolded ``ConvModule``. ``fold_bn=True`` counts the folded network
   as it runs (slightly fewer ops). Training mode would count every BatchNorm
   at 5 ops per element (the batch statistics), which is not inference.
-- The channel MLPs run their ``nn.Linear`` layers either as ``F.linear`` or,
-  for large maps on a CPU, as 1x1 convolutions; both are counted as the same
-  multiply-adds (``linear`` or ``conv`` in :attr:`ModelComplexity.ops`).
+- The channel MLPs run their ``nn.Linear`` layers either as ``F.linear`` or
+  as 1x1 convolutions (a CPU trace always takes the convolutions); both are
+  the same multiply-adds.
 - Operators without a counting rule (max-pool, GELU, additions, MMCV's
   RoIAlign and NMS) count 0, as everywhere in MMEngine; they are listed in
   :attr:`ModelComplexity.uncounted_ops`.
 """
 import contextlib
-import copy
 import functools
 import types
 from dataclasses import dataclass, field
@@ -40,7 +39,7 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 
-from .config import codebase_of
+from .config import build_model, codebase_of
 
 #: Input (H, W) at which the papers report FLOPs, per code base: 1280x800 for
 #: COCO detection (as in mmdet's get_flops), 512x512 for ADE20K.
@@ -128,26 +127,6 @@ class ModelComplexity:
             uncounted_ops=dict(self.uncounted_ops),
             num_rois=self.num_rois,
             fold_bn=self.fold_bn)
-
-
-def build_model_from_config(cfg: Config) -> nn.Module:
-    """Build ``cfg.model`` without loading any weights (eval mode, CPU).
-
-    Weights are never initialised from a checkpoint (``init_weights`` is not
-    called), so nothing is downloaded; SyncBN layers become BN.
-
-    Args:
-        cfg (Config): An MMDetection or MMSegmentation config.
-
-    Returns:
-        nn.Module: The model in eval mode.
-    """
-    from mmengine.model import revert_sync_batchnorm
-    from mmengine.registry import MODELS, DefaultScope
-    model_cfg = copy.deepcopy(cfg.model)
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
-        model = MODELS.build(model_cfg)
-    return revert_sync_batchnorm(model).eval()
 
 
 def synthetic_batch(model: nn.Module, codebase: str,
@@ -360,7 +339,7 @@ def config_complexity(cfg: Config,
             isinstance(s, int) and s >= 1 for s in shape):
         raise ValueError(f'shape must be (H, W) in pixels, got {shape}')
     torch.manual_seed(0)  # the RPN's proposals depend on the weights
-    model = build_model_from_config(cfg)
+    model = build_model(cfg).eval()  # no weights loaded: no download
     inputs, data_samples = synthetic_batch(model, codebase, shape)
     return count_complexity(
         model, inputs, data_samples, name=name, fold_bn=fold_bn)

@@ -17,6 +17,18 @@ from .checks import ToolError, evaluator_metrics, iter_datasets
 CODEBASES = ('mmdet', 'mmseg')
 
 
+def add_cfg_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--cfg-options KEY=VALUE ...`` (MMEngine's ``DictAction``) to
+    ``parser``: settings merged into the config, as every OpenMMLab tool
+    takes them."""
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override settings of the config, key=value pairs merged into it, e.g. '
+        'train_dataloader.batch_size=4 model.backbone.init_cfg=None. A list value is '
+        'written key="[a,b]" or key=a,b, nested lists key="[(a,b),(c,d)]"; the quotes '
+        'are needed and no white space is allowed.')
+
+
 def add_common_args(parser: argparse.ArgumentParser) -> None:
     """Add the options ``tools/train.py`` and ``tools/test.py`` share (``--work-dir``,
     ``--data-root``, ``--cfg-options``, ``--launcher``, ``--local-rank``) to ``parser``."""
@@ -24,12 +36,7 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
                         'metrics (default: ./work_dirs/<config name>)')
     parser.add_argument('--data-root', help='dataset root for every train/val/test loader '
                         "and evaluator, instead of the config's (e.g. data/coco/)")
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override settings of the config, key=value pairs merged into it, e.g. '
-        'train_dataloader.batch_size=4 model.backbone.init_cfg=None. A list value is '
-        'written key="[a,b]" or key=a,b, nested lists key="[(a,b),(c,d)]"; the quotes '
-        'are needed and no white space is allowed.')
+    add_cfg_options(parser)
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher (see tools/dist_*.sh)')
     # torch.distributed.launch passes --local-rank (torch >= 2.0) or --local_rank.

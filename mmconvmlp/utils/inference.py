@@ -16,7 +16,6 @@ visualizer. This module adds what a user needs around them:
 - a refusal of checkpoints that do not fill the model
   (:func:`check_checkpoint_fits`), which MMEngine only warns about.
 """
-import copy
 import json
 import os
 import os.path as osp
@@ -28,7 +27,7 @@ import torch.nn as nn
 from mmengine.config import Config
 
 from .checks import ToolError
-from .config import codebase_of
+from .config import codebase_of, dataset_meta_of
 
 #: File name endings read as images (those of MMDetection's inferencer).
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif',
@@ -164,7 +163,8 @@ def use_config_classes(inferencer, cfg: Config) -> dict:
 
     Both inferencers fall back to a default list (COCO, Cityscapes) for a
     checkpoint without class names; the config's own list is the right one.
-    The dataset is built with ``lazy_init`` (no file is read).
+    The dataset is built with ``lazy_init`` (no file is read;
+    :func:`mmconvmlp.utils.dataset_meta_of`).
 
     Args:
         inferencer (DetInferencer | MMSegInferencer): From
@@ -174,16 +174,10 @@ def use_config_classes(inferencer, cfg: Config) -> dict:
     Returns:
         dict: The ``classes`` and ``palette`` now used.
     """
-    from mmengine.registry import DATASETS, DefaultScope
-    dataset = copy.deepcopy(cfg.test_dataloader.dataset)
-    dataset['lazy_init'] = True
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
-        metainfo = DATASETS.build(dataset).metainfo
-    meta = dict(classes=tuple(metainfo['classes']))
-    palette = metainfo.get('palette') or inferencer.model.dataset_meta.get(
-        'palette')
-    if palette is not None:
-        meta['palette'] = palette
+    meta = dataset_meta_of(cfg)
+    meta['classes'] = tuple(meta['classes'])
+    if meta.get('palette') is None:
+        meta['palette'] = inferencer.model.dataset_meta.get('palette')
     inferencer.model.dataset_meta = meta
     inferencer.visualizer.dataset_meta = meta
     return meta

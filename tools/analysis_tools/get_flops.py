@@ -26,9 +26,7 @@ warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmengine.config import DictAction
-
-from mmconvmlp.utils import ToolError, load_config, run_tool
+from mmconvmlp.utils import ToolError, add_cfg_options, load_config, run_tool
 from mmconvmlp.utils.complexity import (config_complexity, format_complexity,
                                         markdown_table)
 
@@ -56,11 +54,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         choices=['text', 'markdown', 'json'],
         default='text',
         help='output format')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value pairs')
+    add_cfg_options(parser)
     args = parser.parse_args(argv)
     if args.shape is not None and len(args.shape) > 2:
         parser.error(f'--shape takes H W or one size, got {args.shape}')
