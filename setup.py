@@ -1,6 +1,5 @@
 """mmconvmlp: the ConvMLP backbone for OpenMMLab (MMEngine, MMDetection, MMSegmentation)."""
 import os.path as osp
-
 from setuptools import find_packages, setup
 
 
@@ -14,8 +13,10 @@ def get_version():
 setup(
     name='mmconvmlp',
     version=get_version(),
-    description='ConvMLP backbone (Li et al. 2021) for MMDetection and MMSegmentation',
-    long_description=open('README.md').read() if osp.exists('README.md') else '',
+    description=
+    'ConvMLP backbone (Li et al. 2021) for MMDetection and MMSegmentation',
+    long_description=open('README.md').read()
+    if osp.exists('README.md') else '',
     long_description_content_type='text/markdown',
     license='MIT',
     packages=find_packages(include=['mmconvmlp', 'mmconvmlp.*']),
@@ -39,7 +40,9 @@ setup(
         # OpenVINO (59 MB): only the benchmark's runtimes section uses it.
         'openvino': ['openvino>=2024.0'],
         'tests': ['pytest'],
-        'all': ['mmdet>=3.0.0,<3.4.0', 'mmsegmentation>=1.0.0,<1.3.0', 'ftfy', 'regex',
-                'pycocotools', 'scikit-image', 'matplotlib', 'pytest'],
+        'all': [
+            'mmdet>=3.0.0,<3.4.0', 'mmsegmentation>=1.0.0,<1.3.0', 'ftfy',
+            'regex', 'pycocotools', 'scikit-image', 'matplotlib', 'pytest'
+        ],
     },
 )

@@ -4,5 +4,6 @@ _base_ = ['./fpn_convmlp_s_ade20k.py']
 model = dict(
     backbone=dict(
         arch='m',
-        init_cfg=dict(checkpoint='https://shi-labs.com/projects/convmlp/checkpoints/'
-                      'convmlp_m_imagenet.pth')))
+        init_cfg=dict(
+            checkpoint='https://shi-labs.com/projects/convmlp/checkpoints/'
+            'convmlp_m_imagenet.pth')))

@@ -13,7 +13,8 @@ custom_imports = dict(imports=['mmconvmlp'], allow_failed_imports=False)
 crop_size = (512, 512)
 model = dict(
     data_preprocessor=dict(size=crop_size),
-    pretrained=None,  # the base's ResNet checkpoint; ConvMLP loads through init_cfg
+    pretrained=
+    None,  # the base's ResNet checkpoint; ConvMLP loads through init_cfg
     backbone=dict(
         _delete_=True,  # drop ResNetV1c's depth/dilations/... from the base
         type='mmconvmlp.ConvMLP',
@@ -29,8 +30,15 @@ model = dict(
     decode_head=dict(num_classes=150))
 
 optim_wrapper = dict(
-    optimizer=dict(_delete_=True, type='AdamW', lr=0.0002, weight_decay=0.0001))
+    optimizer=dict(
+        _delete_=True, type='AdamW', lr=0.0002, weight_decay=0.0001))
 param_scheduler = [
-    dict(type='PolyLR', power=0.9, eta_min=0.0, begin=0, end=40000, by_epoch=False)
+    dict(
+        type='PolyLR',
+        power=0.9,
+        eta_min=0.0,
+        begin=0,
+        end=40000,
+        by_epoch=False)
 ]
 train_dataloader = dict(batch_size=4)

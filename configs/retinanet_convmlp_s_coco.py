@@ -11,7 +11,8 @@ custom_imports = dict(imports=['mmconvmlp'], allow_failed_imports=False)
 
 model = dict(
     backbone=dict(
-        _delete_=True,  # drop ResNet's depth/style/frozen_stages/... from the base
+        _delete_=
+        True,  # drop ResNet's depth/style/frozen_stages/... from the base
         type='mmconvmlp.ConvMLP',
         arch='s',
         out_indices=(0, 1, 2, 3),
@@ -25,5 +26,6 @@ model = dict(
 # AdamW replaces the base's SGD (whose momentum AdamW does not take). The 1x schedule
 # of the base (12 epochs, steps at 8 and 11, 500-iteration linear warm-up) is the paper's.
 optim_wrapper = dict(
-    optimizer=dict(_delete_=True, type='AdamW', lr=0.0001, weight_decay=0.0001))
+    optimizer=dict(
+        _delete_=True, type='AdamW', lr=0.0001, weight_decay=0.0001))
 train_dataloader = dict(batch_size=2)

@@ -15,14 +15,24 @@ from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import Registry
 
 MODELS = Registry(
-    'model', parent=MMENGINE_MODELS, scope='mmconvmlp', locations=['mmconvmlp.models'])
+    'model',
+    parent=MMENGINE_MODELS,
+    scope='mmconvmlp',
+    locations=['mmconvmlp.models'])
 OPTIM_WRAPPERS = Registry(
-    'optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='mmconvmlp',
+    'optim_wrapper',
+    parent=MMENGINE_OPTIM_WRAPPERS,
+    scope='mmconvmlp',
     locations=['mmconvmlp.engine.optimizers'])
 HOOKS = Registry(
-    'hook', parent=MMENGINE_HOOKS, scope='mmconvmlp', locations=['mmconvmlp.engine.hooks'])
+    'hook',
+    parent=MMENGINE_HOOKS,
+    scope='mmconvmlp',
+    locations=['mmconvmlp.engine.hooks'])
 TRANSFORMS = Registry(
-    'transform', parent=MMENGINE_TRANSFORMS, scope='mmconvmlp',
+    'transform',
+    parent=MMENGINE_TRANSFORMS,
+    scope='mmconvmlp',
     locations=['mmconvmlp.datasets.transforms'])
 
 __all__ = ['MODELS', 'OPTIM_WRAPPERS', 'HOOKS', 'TRANSFORMS']

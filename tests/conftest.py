@@ -12,15 +12,18 @@ os.environ.setdefault('OMP_NUM_THREADS', '2')
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
+
 @pytest.fixture(autouse=True)
 def _seed():
     import torch
     torch.manual_seed(0)
 
+
 @pytest.fixture(scope='session')
 def repo_root() -> str:
     """The repository's root folder (configs/ and tools/ are below it)."""
     return REPO
+
 
 @pytest.fixture(scope='session')
 def coco_root(tmp_path_factory) -> str:
@@ -33,7 +36,8 @@ def coco_root(tmp_path_factory) -> str:
 def ade_root(tmp_path_factory) -> str:
     """A tiny dataset in the ADEChallengeData2016 layout (4 train, 2 val images)."""
     from mmconvmlp.testing.data import generate_tiny_ade20k
-    return generate_tiny_ade20k(str(tmp_path_factory.mktemp('data') / 'ADEChallengeData2016'))
+    return generate_tiny_ade20k(
+        str(tmp_path_factory.mktemp('data') / 'ADEChallengeData2016'))
 
 
 @pytest.fixture(scope='session')
@@ -63,10 +67,12 @@ def tool_main():
 
     return run
 
+
 @pytest.fixture(scope='session')
 def _pristine_tiny_coco(tmp_path_factory):
     from mmconvmlp.testing.data import generate_tiny_coco
     return generate_tiny_coco(str(tmp_path_factory.mktemp('data') / 'coco'))
+
 
 @pytest.fixture
 def tiny_coco(_pristine_tiny_coco, tmp_path):

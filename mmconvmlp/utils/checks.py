@@ -7,7 +7,7 @@ after the logs scrolled by. These checks name the problem and the fix instead.
 """
 import os
 import os.path as osp
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 from mmengine.config import Config
 
@@ -65,11 +65,15 @@ def _dataset_paths(dataset: dict) -> List[str]:
     paths = []
     ann_file = dataset.get('ann_file') or ''
     if ann_file:
-        paths.append(ann_file if osp.isabs(ann_file) else osp.join(root, ann_file))
+        paths.append(
+            ann_file if osp.isabs(ann_file) else osp.join(root, ann_file))
     prefixes = dataset.get('data_prefix') or {}
-    for prefix in (prefixes.values() if isinstance(prefixes, dict) else [prefixes]):
+    for prefix in (prefixes.values()
+                   if isinstance(prefixes, dict) else [prefixes]):
         if isinstance(prefix, str):
-            paths.append(prefix if osp.isabs(prefix) or not root else osp.join(root, prefix))
+            paths.append(
+                prefix if osp.isabs(prefix) or not root else osp.
+                join(root, prefix))
     if not paths and root:
         paths.append(root)
     return paths
@@ -80,7 +84,8 @@ def _loader_keys(cfg: Config, mode: str) -> Tuple[List[str], List[str]]:
     if mode == 'train':
         loaders, evaluators = ['train_dataloader'], []
         # The runner builds the validation loop only when all three are set.
-        if cfg.get('val_cfg') and cfg.get('val_dataloader') and cfg.get('val_evaluator'):
+        if cfg.get('val_cfg') and cfg.get('val_dataloader') and cfg.get(
+                'val_evaluator'):
             loaders.append('val_dataloader')
             evaluators.append('val_evaluator')
         return loaders, evaluators
@@ -90,13 +95,16 @@ def _loader_keys(cfg: Config, mode: str) -> Tuple[List[str], List[str]]:
 def evaluator_metrics(evaluator) -> Iterator[Tuple[str, dict]]:
     """``(key suffix, metric dict)`` of each metric of an evaluator config that reads
     an ``ann_file``."""
-    metrics = evaluator if isinstance(evaluator, (list, tuple)) else [evaluator]
+    metrics = evaluator if isinstance(evaluator,
+                                      (list, tuple)) else [evaluator]
     for i, metric in enumerate(metrics):
         if isinstance(metric, dict) and metric.get('ann_file'):
             yield ('' if len(metrics) == 1 else f'.{i}'), metric
 
 
-def check_datasets(cfg: Config, mode: str, config_path: Optional[str] = None) -> None:
+def check_datasets(cfg: Config,
+                   mode: str,
+                   config_path: Optional[str] = None) -> None:
     """Raise a :class:`ToolError` naming every dataset path that ``mode`` needs
     and that does not exist, with the options that point the config elsewhere.
 
@@ -119,8 +127,10 @@ def check_datasets(cfg: Config, mode: str, config_path: Optional[str] = None) ->
         loader_cfg = cfg.get(loader)
         if not isinstance(loader_cfg, dict):
             continue
-        for key, dataset in iter_datasets(loader_cfg.get('dataset'), f'{loader}.dataset'):
-            if dataset.get('backend_args') or is_remote(dataset.get('data_root') or ''):
+        for key, dataset in iter_datasets(
+                loader_cfg.get('dataset'), f'{loader}.dataset'):
+            if dataset.get('backend_args') or is_remote(
+                    dataset.get('data_root') or ''):
                 continue
             roots[key] = dataset.get('data_root') or ''
             for path in _dataset_paths(dataset):
@@ -129,21 +139,25 @@ def check_datasets(cfg: Config, mode: str, config_path: Optional[str] = None) ->
     for evaluator in evaluators:
         for suffix, metric in evaluator_metrics(cfg.get(evaluator)):
             path = metric['ann_file']
-            if not metric.get('backend_args') and not is_remote(path) and not osp.exists(path):
+            if not metric.get('backend_args') and not is_remote(
+                    path) and not osp.exists(path):
                 missing.append((f'{evaluator}{suffix}.ann_file', path))
     if not missing:
         return
 
     where = f' for {config_path}' if config_path else ''
-    lines = [f'dataset not found{where}. These paths do not exist '
-             f'(relative paths are taken from {os.getcwd()}):']
+    lines = [
+        f'dataset not found{where}. These paths do not exist '
+        f'(relative paths are taken from {os.getcwd()}):'
+    ]
     width = max(len(k) for k, _ in missing)
     lines += [f'  {key:<{width}}  {path}' for key, path in missing]
     root_list = sorted(set(r for r in roots.values() if r))
     if root_list:
         lines.append('The config expects the dataset under ' +
                      ' and '.join(repr(r) for r in root_list) + '.')
-    lines.append('Put (or symlink) the dataset there, or point the config at it:')
+    lines.append(
+        'Put (or symlink) the dataset there, or point the config at it:')
     lines.append('  --data-root /path/to/dataset')
     per_key = [f'{key}.data_root=/path/to/dataset' for key in roots]
     for key, path in missing:
@@ -199,7 +213,8 @@ def check_neck_channels(cfg: Config) -> None:
         ToolError: The channel lists differ.
     """
     model = cfg.get('model')
-    if not isinstance(model, dict) or not isinstance(model.get('backbone'), dict):
+    if not isinstance(model, dict) or not isinstance(
+            model.get('backbone'), dict):
         return
     neck = model.get('neck')
     neck = neck[0] if isinstance(neck, (list, tuple)) and neck else neck
@@ -207,8 +222,8 @@ def check_neck_channels(cfg: Config) -> None:
     targets = []
     if isinstance(neck, dict):
         if isinstance(neck.get('in_channels'), (list, tuple)):
-            targets.append(('model.neck.in_channels', list(neck['in_channels']),
-                            lambda ch: list(ch)))
+            targets.append(('model.neck.in_channels',
+                            list(neck['in_channels']), lambda ch: list(ch)))
     elif not neck:
         for key in ('decode_head', 'auxiliary_head'):
             heads = model.get(key)
@@ -219,8 +234,9 @@ def check_neck_channels(cfg: Config) -> None:
                     configured = head['in_channels']
                     configured = list(configured) if isinstance(configured, (list, tuple)) \
                         else configured
-                    targets.append((name, configured,
-                                    lambda ch, h=head: head_in_channels(h, ch)))
+                    targets.append(
+                        (name, configured,
+                         lambda ch, h=head: head_in_channels(h, ch)))
     if not targets:
         return
 
@@ -234,8 +250,10 @@ def check_neck_channels(cfg: Config) -> None:
         try:
             expected = expected_fn(channels)
         except IndexError:
-            rows.append((key, f'{configured}: in_index reads maps the backbone does not '
-                              f'return (it returns {len(channels)})'))
+            rows.append(
+                (key,
+                 f'{configured}: in_index reads maps the backbone does not '
+                 f'return (it returns {len(channels)})'))
             continue
         if configured != expected:
             rows.append((key, f'{configured}  (should be {expected})'))
@@ -244,10 +262,14 @@ def check_neck_channels(cfg: Config) -> None:
         return
     label = f'backbone {desc} out_channels'
     width = max(len(label), *(len(k) for k, _ in rows))
-    lines = ['the neck/head input channels do not match the backbone outputs:',
-             f'  {label:<{width}}  {channels}']
+    lines = [
+        'the neck/head input channels do not match the backbone outputs:',
+        f'  {label:<{width}}  {channels}'
+    ]
     lines += [f'  {key:<{width}}  {text}' for key, text in rows]
-    lines.append("Set them to the backbone's channels in the config, or on the command line:")
+    lines.append(
+        "Set them to the backbone's channels in the config, or on the command line:"
+    )
     lines.append('  --cfg-options ' + ' '.join(fixes) if fixes else
                  '  (fix in_index/in_channels of the heads listed above)')
     raise ToolError('\n'.join(lines))

@@ -77,9 +77,12 @@ def cpu_info() -> dict:
         ``ONEDNN_MAX_CPU_ISA`` / ``ATEN_CPU_CAPABILITY`` restrictions in force.
     """
     flags = set(_cpuinfo_field('flags').split())
-    hardware = [name for name, flag in (('AMX', 'amx_bf16'), ('AVX512-BF16', 'avx512_bf16'),
-                                         ('AVX-512', 'avx512f'), ('AVX2', 'avx2'))
-                if flag in flags]
+    hardware = [
+        name
+        for name, flag in (('AMX', 'amx_bf16'), ('AVX512-BF16', 'avx512_bf16'),
+                           ('AVX-512', 'avx512f'), ('AVX2', 'avx2'))
+        if flag in flags
+    ]
     return dict(
         model=cpu_model(),
         cores=os.cpu_count(),
@@ -94,13 +97,18 @@ def cpu_info() -> dict:
 def describe_cpu() -> str:
     """One line naming the CPU, its ISA as torch uses it and bfloat16 support."""
     info = cpu_info()
-    limits = [f'{k.upper()}={v}' for k, v in info.items()
-              if k in ('onednn_max_cpu_isa', 'aten_cpu_capability') and v]
-    text = (f"{info['model']} ({info['cores']} CPUs; hardware {info['hardware_isa']}; "
-            f"torch kernels {info['torch_isa']}; bfloat16 "
-            f"{'native' if info['native_bf16'] else 'emulated'}")
+    limits = [
+        f'{k.upper()}={v}' for k, v in info.items()
+        if k in ('onednn_max_cpu_isa', 'aten_cpu_capability') and v
+    ]
+    text = (
+        f"{info['model']} ({info['cores']} CPUs; hardware {info['hardware_isa']}; "
+        f"torch kernels {info['torch_isa']}; bfloat16 "
+        f"{'native' if info['native_bf16'] else 'emulated'}")
     return text + (f"; {', '.join(limits)})" if limits else ')')
 
 
-__all__ = ['EMULATED_BF16_SLOWDOWN', 'cpu_capability', 'has_native_bf16', 'cpu_model',
-           'cpu_info', 'describe_cpu']
+__all__ = [
+    'EMULATED_BF16_SLOWDOWN', 'cpu_capability', 'has_native_bf16', 'cpu_model',
+    'cpu_info', 'describe_cpu'
+]

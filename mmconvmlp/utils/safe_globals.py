@@ -33,15 +33,19 @@ def _numpy_globals() -> list:
     numpy arrays), under their numpy 2 names and the numpy 1 names
     (``numpy.core.multiarray``) that older files use."""
     multiarray = getattr(np, '_core', np.core).multiarray
-    items: list = [multiarray._reconstruct, multiarray.scalar, np.ndarray, np.dtype]
+    items: list = [
+        multiarray._reconstruct, multiarray.scalar, np.ndarray, np.dtype
+    ]
     for func in (multiarray._reconstruct, multiarray.scalar):
         items.append((func, f'numpy.core.multiarray.{func.__name__}'))
     # Unpickling a dtype builds an instance of its class (numpy >= 1.25:
     # numpy.dtypes.Float64DType, ...), which must be allowed too.
     dtypes = getattr(np, 'dtypes', None)
     if dtypes is not None:
-        items += [cls for cls in vars(dtypes).values()
-                  if isinstance(cls, type) and issubclass(cls, np.dtype)]
+        items += [
+            cls for cls in vars(dtypes).values()
+            if isinstance(cls, type) and issubclass(cls, np.dtype)
+        ]
     return items
 
 
@@ -59,12 +63,15 @@ def _history_buffer_getattr(obj, name: str):
     function, which resolves nothing else.
     """
     from mmengine.logging import HistoryBuffer
-    allowed = set(_HISTORY_BUFFER_STATISTICS) | set(HistoryBuffer._statistics_methods)
-    if (obj is HistoryBuffer or isinstance(obj, HistoryBuffer)) and name in allowed:
+    allowed = set(_HISTORY_BUFFER_STATISTICS) | set(
+        HistoryBuffer._statistics_methods)
+    if (obj is HistoryBuffer
+            or isinstance(obj, HistoryBuffer)) and name in allowed:
         return getattr(obj, name)
     raise pickle.UnpicklingError(
         f'weights-only load: getattr({obj!r:.60}, {name!r}) is not allowed; only '
-        'HistoryBuffer statistics methods are (see mmconvmlp.utils.register_safe_globals)')
+        'HistoryBuffer statistics methods are (see mmconvmlp.utils.register_safe_globals)'
+    )
 
 
 def safe_globals_for_mmengine_checkpoints() -> List[object]:
@@ -75,7 +82,8 @@ def safe_globals_for_mmengine_checkpoints() -> List[object]:
         ``torch.serialization.add_safe_globals`` takes.
     """
     from mmengine.logging import HistoryBuffer
-    return [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr')] + _numpy_globals()
+    return [HistoryBuffer,
+            (_history_buffer_getattr, 'builtins.getattr')] + _numpy_globals()
 
 
 def register_safe_globals() -> None:

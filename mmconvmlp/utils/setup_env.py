@@ -44,24 +44,30 @@ def setup_launcher(cfg: Config) -> None:
     if cfg.launcher == 'none' or torch.cuda.is_available():
         return
     if cfg.launcher != 'pytorch':
-        raise ToolError(f'--launcher {cfg.launcher} needs GPUs (MMEngine selects a GPU per '
-                        'process). On a CPU-only machine use torchrun: '
-                        'tools/dist_train.sh CONFIG NUM_PROCESSES (it passes --launcher '
-                        'pytorch).')
+        raise ToolError(
+            f'--launcher {cfg.launcher} needs GPUs (MMEngine selects a GPU per '
+            'process). On a CPU-only machine use torchrun: '
+            'tools/dist_train.sh CONFIG NUM_PROCESSES (it passes --launcher '
+            'pytorch).')
     import torch.distributed as dist
     if 'RANK' not in os.environ or 'WORLD_SIZE' not in os.environ:
-        raise ToolError('--launcher pytorch expects the environment torchrun sets '
-                        '(RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT); start the tool '
-                        'with tools/dist_train.sh / tools/dist_test.sh.')
+        raise ToolError(
+            '--launcher pytorch expects the environment torchrun sets '
+            '(RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT); start the tool '
+            'with tools/dist_train.sh / tools/dist_test.sh.')
     if not dist.is_initialized():
         dist.init_process_group(backend='gloo')
     if cfg.get('model_wrapper_cfg') is None:
         cfg.model_wrapper_cfg = dict(
-            type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
+            type='MMDistributedDataParallel',
+            device_ids=None,
+            broadcast_buffers=False,
             find_unused_parameters=cfg.get('find_unused_parameters', False))
     replace_sync_bn(cfg.model)
-    print_log(f'CPU distributed run: gloo process group, rank {dist.get_rank()} of '
-              f'{dist.get_world_size()}; SyncBN layers use per-process BN.', logger='current')
+    print_log(
+        f'CPU distributed run: gloo process group, rank {dist.get_rank()} of '
+        f'{dist.get_world_size()}; SyncBN layers use per-process BN.',
+        logger='current')
 
 
 def setup_amp(cfg: Config, requested: bool) -> None:
@@ -88,25 +94,31 @@ def setup_amp(cfg: Config, requested: bool) -> None:
     kind = optim_wrapper.get('type', 'OptimWrapper')
     amp_kinds = ('AmpOptimWrapper', 'mmengine.AmpOptimWrapper',
                  'CPUAmpOptimWrapper', 'mmconvmlp.CPUAmpOptimWrapper')
-    if requested and kind not in ('OptimWrapper', 'mmengine.OptimWrapper') + amp_kinds:
-        raise ToolError(f'--amp works with optim_wrapper type OptimWrapper; this config uses '
-                        f'{kind}. Drop --amp, or set optim_wrapper.type=OptimWrapper.')
+    if requested and kind not in ('OptimWrapper',
+                                  'mmengine.OptimWrapper') + amp_kinds:
+        raise ToolError(
+            f'--amp works with optim_wrapper type OptimWrapper; this config uses '
+            f'{kind}. Drop --amp, or set optim_wrapper.type=OptimWrapper.')
     if not requested and kind not in amp_kinds:
         return
     if torch.cuda.is_available():
         if kind in amp_kinds[:2]:
-            print_log('AMP training is already enabled in the config.', logger='current',
-                      level=logging.WARNING)
+            print_log(
+                'AMP training is already enabled in the config.',
+                logger='current',
+                level=logging.WARNING)
             return
         optim_wrapper['type'] = 'AmpOptimWrapper'
-        for key in ('dtype', 'autocast_modules'):  # settings of the CPU wrapper
+        for key in ('dtype',
+                    'autocast_modules'):  # settings of the CPU wrapper
             optim_wrapper.pop(key, None)
         optim_wrapper.setdefault('loss_scale', 'dynamic')
         return
     optim_wrapper['type'] = 'mmconvmlp.CPUAmpOptimWrapper'
     optim_wrapper['dtype'] = 'bfloat16'
     optim_wrapper.pop('loss_scale', None)
-    if 'autocast_modules' not in optim_wrapper and 'roi_head' in cfg.get('model', {}):
+    if 'autocast_modules' not in optim_wrapper and 'roi_head' in cfg.get(
+            'model', {}):
         # Two-stage detectors call MMCV's float32-only CPU ops (nms, RoIAlign) in
         # the training forward: autocast the feature extractor only.
         optim_wrapper['autocast_modules'] = ['backbone', 'neck']
@@ -130,9 +142,11 @@ def set_checkpoint_check(cfg: Config, policy: str) -> None:
         cfg (Config): The config, changed in place.
         policy (str): See :class:`mmconvmlp.engine.CheckpointCheckHook`.
     """
-    hooks = [h for h in (cfg.get('custom_hooks') or [])
-             if not (isinstance(h, dict) and h.get('type') in
-                     (_CHECK_HOOK, _CHECK_HOOK.split('.')[-1]))]
+    hooks = [
+        h for h in (cfg.get('custom_hooks') or [])
+        if not (isinstance(h, dict) and h.get('type') in
+                (_CHECK_HOOK, _CHECK_HOOK.split('.')[-1]))
+    ]
     cfg.custom_hooks = hooks + [dict(type=_CHECK_HOOK, policy=policy)]
 
 

@@ -15,16 +15,21 @@ from typing import Optional, Sequence, Union
 from mmengine.config import Config, ConfigDict
 
 IMAGENET_CHECKPOINTS = {
-    arch: f'https://shi-labs.com/projects/convmlp/checkpoints/convmlp_{arch}_imagenet.pth'
+    arch:
+    f'https://shi-labs.com/projects/convmlp/checkpoints/convmlp_{arch}_imagenet.pth'
     for arch in ('s', 'm', 'l')
 }
 # ImageNet statistics (RGB, 0-255) the authors' classifiers were trained with.
-IMAGENET_NORM = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
-                     bgr_to_rgb=True)
+IMAGENET_NORM = dict(
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    bgr_to_rgb=True)
 
 
-def convmlp_out_channels(arch: Union[str, dict] = 's',
-                         out_indices: Union[int, Sequence[int]] = (0, 1, 2, 3)) -> tuple:
+def convmlp_out_channels(
+    arch: Union[str, dict] = 's',
+    out_indices: Union[int, Sequence[int]] = (0, 1, 2, 3)
+) -> tuple:
     """Channels of the maps a ConvMLP returns, without allocating its weights.
 
     Args:
@@ -40,7 +45,8 @@ def convmlp_out_channels(arch: Union[str, dict] = 's',
     import torch
 
     from mmconvmlp.models import ConvMLP
-    with torch.device('meta'):  # shapes only: no memory, no initialisation cost
+    with torch.device(
+            'meta'):  # shapes only: no memory, no initialisation cost
         return ConvMLP(arch, out_indices=out_indices).out_channels
 
 
@@ -68,8 +74,8 @@ def head_in_channels(head: dict, channels: Sequence[int]):
 
 def _fix_head(head: dict, channels: tuple) -> None:
     """Set a decode/auxiliary head's input channels from the maps it reads."""
-    if head.get('in_channels') is not None or isinstance(head.get('in_index'),
-                                                         (list, tuple)):
+    if head.get('in_channels') is not None or isinstance(
+            head.get('in_index'), (list, tuple)):
         head['in_channels'] = head_in_channels(head, channels)
     if 'c1_in_channels' in head:  # DeepLabV3+: the low-level branch reads map 0
         head['c1_in_channels'] = channels[0]
@@ -121,19 +127,27 @@ def swap_backbone(cfg: Union[Config, ConfigDict, dict],
     """
     model = cfg['model']
     if 'backbone' not in model:
-        raise KeyError('swap_backbone: the config has no model.backbone to replace')
+        raise KeyError(
+            'swap_backbone: the config has no model.backbone to replace')
     # The authors' file names use the one-letter names of the presets.
-    arch = {'small': 's', 'medium': 'm', 'large': 'l'}.get(str(arch).lower(),
-                                                           str(arch).lower())
+    arch = {
+        'small': 's',
+        'medium': 'm',
+        'large': 'l'
+    }.get(str(arch).lower(),
+          str(arch).lower())
     out_indices = backbone_kwargs.get('out_indices', (0, 1, 2, 3))
     channels = convmlp_out_channels(arch, out_indices)
 
     if pretrained is True:
         pretrained = IMAGENET_CHECKPOINTS[arch]
-    init_cfg: Optional[dict] = (dict(type='Pretrained', checkpoint=pretrained)
-                                if pretrained else None)
+    init_cfg: Optional[dict] = (
+        dict(type='Pretrained', checkpoint=pretrained) if pretrained else None)
     model['backbone'] = ConfigDict(
-        type='mmconvmlp.ConvMLP', arch=arch, init_cfg=init_cfg, **backbone_kwargs)
+        type='mmconvmlp.ConvMLP',
+        arch=arch,
+        init_cfg=init_cfg,
+        **backbone_kwargs)
     if 'pretrained' in model:
         model['pretrained'] = None
 
@@ -147,7 +161,8 @@ def swap_backbone(cfg: Union[Config, ConfigDict, dict],
     elif not neck:
         for key in ('decode_head', 'auxiliary_head'):
             heads = model.get(key)
-            for head in (heads if isinstance(heads, (list, tuple)) else [heads]):
+            for head in (heads if isinstance(heads,
+                                             (list, tuple)) else [heads]):
                 if isinstance(head, dict):
                     _fix_head(head, channels)
 
@@ -155,7 +170,8 @@ def swap_backbone(cfg: Union[Config, ConfigDict, dict],
     if isinstance(preprocessor, dict) and 'mean' in preprocessor:
         preprocessor.update(copy.deepcopy(IMAGENET_NORM))
 
-    imports = cfg.get('custom_imports') or dict(imports=[], allow_failed_imports=False)
+    imports = cfg.get('custom_imports') or dict(
+        imports=[], allow_failed_imports=False)
     names = imports.get('imports', [])
     names = [names] if isinstance(names, str) else list(names)
     if 'mmconvmlp' not in names:

@@ -22,7 +22,8 @@ from mmengine.logging import print_log
 from mmengine.optim import OptimWrapper
 
 from mmconvmlp.registry import OPTIM_WRAPPERS
-from mmconvmlp.utils.cpu import EMULATED_BF16_SLOWDOWN, describe_cpu, has_native_bf16
+from mmconvmlp.utils.cpu import (EMULATED_BF16_SLOWDOWN, describe_cpu,
+                                 has_native_bf16)
 
 
 def _to_float(outputs):
@@ -37,7 +38,8 @@ def _to_float(outputs):
 
 
 @contextmanager
-def autocast_submodules(model: nn.Module, names: Sequence[str],
+def autocast_submodules(model: nn.Module,
+                        names: Sequence[str],
                         dtype: torch.dtype = torch.bfloat16):
     """Run the named submodules' ``forward`` under CPU autocast for the duration,
     handing float32 outputs on to the rest of the model.
@@ -120,22 +122,29 @@ class CPUAmpOptimWrapper(OptimWrapper):
         if isinstance(dtype, str):
             dtype = getattr(torch, dtype, None)
         if dtype is not torch.bfloat16:
-            raise ValueError('CPUAmpOptimWrapper: CPU autocast supports bfloat16 only, '
-                             f'got dtype={dtype}')
+            raise ValueError(
+                'CPUAmpOptimWrapper: CPU autocast supports bfloat16 only, '
+                f'got dtype={dtype}')
         self.cast_dtype = dtype
-        self.autocast_modules = list(autocast_modules) if autocast_modules else None
+        self.autocast_modules = list(
+            autocast_modules) if autocast_modules else None
         self.enabled = allow_emulated_bf16 or has_native_bf16()
         where = ('the forward pass' if self.autocast_modules is None else
                  ', '.join(self.autocast_modules))
         if self.enabled:
-            print_log(f'Mixed precision on the CPU: bfloat16 autocast of {where} '
-                      '(mmconvmlp.CPUAmpOptimWrapper, no loss scaling).', logger='current')
+            print_log(
+                f'Mixed precision on the CPU: bfloat16 autocast of {where} '
+                '(mmconvmlp.CPUAmpOptimWrapper, no loss scaling).',
+                logger='current')
         else:
-            print_log(f'Mixed precision off: this CPU has no native bfloat16 '
-                      f'({describe_cpu()}); emulated bfloat16 trains '
-                      f'{EMULATED_BF16_SLOWDOWN} slower than float32, so training runs '
-                      'in float32. Set optim_wrapper.allow_emulated_bf16=True to '
-                      'autocast anyway.', logger='current', level=logging.WARNING)
+            print_log(
+                f'Mixed precision off: this CPU has no native bfloat16 '
+                f'({describe_cpu()}); emulated bfloat16 trains '
+                f'{EMULATED_BF16_SLOWDOWN} slower than float32, so training runs '
+                'in float32. Set optim_wrapper.allow_emulated_bf16=True to '
+                'autocast anyway.',
+                logger='current',
+                level=logging.WARNING)
 
     @contextmanager
     def _autocast(self):
@@ -154,5 +163,6 @@ class CPUAmpOptimWrapper(OptimWrapper):
                 with self._autocast():
                     yield
             else:
-                with autocast_submodules(model, self.autocast_modules, self.cast_dtype):
+                with autocast_submodules(model, self.autocast_modules,
+                                         self.cast_dtype):
                     yield

@@ -21,7 +21,6 @@ from mmconvmlp.registry import MODELS
 from mmconvmlp.utils.cpu import cpu_capability
 from ..utils.checkpoint import convert_state_dict_keys, load_convmlp_checkpoint
 
-
 #: Fewest pixels (N * H * W) for which :class:`ChannelMLP` runs its Linear layers as
 #: oneDNN 1x1 convolutions on a CPU, per vector ISA of torch's kernels
 #: (:func:`mmconvmlp.utils.cpu_capability`); see docs/speed.md for the measurements.
@@ -77,18 +76,24 @@ class ChannelMLP(nn.Module):
         (..., dims) -> (..., dims)
     """
 
-    def __init__(self, dims: int, hidden_dims: int,
+    def __init__(self,
+                 dims: int,
+                 hidden_dims: int,
                  conv_min_pixels: Optional[int] = None):
         super().__init__()
         self.fc1 = nn.Linear(dims, hidden_dims)
         self.fc2 = nn.Linear(hidden_dims, dims)
-        self.conv_min_pixels = (default_conv_min_pixels()
-                                if conv_min_pixels is None else int(conv_min_pixels))
+        self.conv_min_pixels = (
+            default_conv_min_pixels()
+            if conv_min_pixels is None else int(conv_min_pixels))
 
     @staticmethod
     def _pointwise(x: torch.Tensor, fc: nn.Linear) -> torch.Tensor:
-        y = F.conv2d(x.permute(0, 3, 1, 2), fc.weight[:, :, None, None],
-                     fc.bias, dilation=_pointwise_dilation())
+        y = F.conv2d(
+            x.permute(0, 3, 1, 2),
+            fc.weight[:, :, None, None],
+            fc.bias,
+            dilation=_pointwise_dilation())
         return y.permute(0, 2, 3, 1)
 
     def _conv_route(self, x: torch.Tensor) -> bool:
@@ -102,7 +107,8 @@ class ChannelMLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self._conv_route(x):
-            return self._pointwise(F.gelu(self._pointwise(x, self.fc1)), self.fc2)
+            return self._pointwise(
+                F.gelu(self._pointwise(x, self.fc1)), self.fc2)
         return self.fc2(F.gelu(self.fc1(x)))
 
 
@@ -139,23 +145,29 @@ class ConvMLPBlock(nn.Module):
         (N, H, W, dims) -> (N, H, W, dims)
     """
 
-    def __init__(self, dims: int, mlp_ratio: float, drop_path_rate: float = 0.,
+    def __init__(self,
+                 dims: int,
+                 mlp_ratio: float,
+                 drop_path_rate: float = 0.,
                  conv_min_pixels: Optional[int] = None):
         super().__init__()
         hidden = int(dims * mlp_ratio)
         self.norm1 = nn.LayerNorm(dims)
         self.mlp1 = ChannelMLP(dims, hidden, conv_min_pixels)
         self.norm_dw = nn.LayerNorm(dims)
-        self.dwconv = nn.Conv2d(dims, dims, 3, padding=1, groups=dims, bias=False)
+        self.dwconv = nn.Conv2d(
+            dims, dims, 3, padding=1, groups=dims, bias=False)
         self.norm2 = nn.LayerNorm(dims)
         self.mlp2 = ChannelMLP(dims, hidden, conv_min_pixels)
-        self.drop_path = DropPath(drop_path_rate) if drop_path_rate > 0 else nn.Identity()
+        self.drop_path = DropPath(
+            drop_path_rate) if drop_path_rate > 0 else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = _residual(x, self.drop_path(self.mlp1(self.norm1(x))))
         # A channels-last tensor permuted to NCHW is an NCHW view in channels_last
         # memory format: the depthwise conv reads and writes it without copies.
-        x = self.dwconv(self.norm_dw(x).permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+        x = self.dwconv(self.norm_dw(x).permute(0, 3, 1,
+                                                2)).permute(0, 2, 3, 1)
         return _residual(x, self.drop_path(self.mlp2(self.norm2(x))))
 
 
@@ -197,12 +209,23 @@ class ConvNormAct(ConvModule):
         (N, in_channels, H, W) -> (N, out_channels, ceil(H / stride), ceil(W / stride))
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int,
-                 norm_cfg: dict, stride: int = 1):
-        super().__init__(in_channels, out_channels, kernel_size, stride=stride,
-                         padding=kernel_size // 2, norm_cfg=norm_cfg)
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 kernel_size: int,
+                 norm_cfg: dict,
+                 stride: int = 1):
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride=stride,
+            padding=kernel_size // 2,
+            norm_cfg=norm_cfg)
 
-    def forward(self, x: torch.Tensor, activate: bool = True,
+    def forward(self,
+                x: torch.Tensor,
+                activate: bool = True,
                 norm: bool = True) -> torch.Tensor:
         # The constructor fixes the order conv - norm - act and zero padding.
         bn = self.norm
@@ -260,7 +283,10 @@ class ConvTokenizer(Sequential):
         (N, in_channels, H, W) -> (N, channels, ceil(H / 4), ceil(W / 4))
     """
 
-    def __init__(self, in_channels: int, channels: int, norm_cfg: dict,
+    def __init__(self,
+                 in_channels: int,
+                 channels: int,
+                 norm_cfg: dict,
                  with_cp: bool = False):
         half = channels // 2
         super().__init__(
@@ -292,12 +318,20 @@ class ConvStage(nn.Module):
         (N, channels, H, W) -> (N, out_channels, ceil(H / 2), ceil(W / 2))
     """
 
-    def __init__(self, num_blocks: int, channels: int, hidden_channels: int,
-                 out_channels: int, norm_cfg: dict, with_cp: bool = False):
+    def __init__(self,
+                 num_blocks: int,
+                 channels: int,
+                 hidden_channels: int,
+                 out_channels: int,
+                 norm_cfg: dict,
+                 with_cp: bool = False):
         super().__init__()
-        self.blocks = ModuleList(
-            [ConvBottleneck(channels, hidden_channels, norm_cfg) for _ in range(num_blocks)])
-        self.downsample = nn.Conv2d(channels, out_channels, 3, stride=2, padding=1)
+        self.blocks = ModuleList([
+            ConvBottleneck(channels, hidden_channels, norm_cfg)
+            for _ in range(num_blocks)
+        ])
+        self.downsample = nn.Conv2d(
+            channels, out_channels, 3, stride=2, padding=1)
         self.with_cp = with_cp
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -329,20 +363,27 @@ class MLPStage(nn.Module):
         without downsampling.
     """
 
-    def __init__(self, num_blocks: int, dims: int, mlp_ratio: float,
-                 drop_path_rates: Sequence[float], out_dims: Optional[int],
-                 with_cp: bool = False, conv_min_pixels: Optional[int] = None):
+    def __init__(self,
+                 num_blocks: int,
+                 dims: int,
+                 mlp_ratio: float,
+                 drop_path_rates: Sequence[float],
+                 out_dims: Optional[int],
+                 with_cp: bool = False,
+                 conv_min_pixels: Optional[int] = None):
         super().__init__()
         self.blocks = ModuleList([
             ConvMLPBlock(dims, mlp_ratio, dpr, conv_min_pixels)
             for dpr in drop_path_rates[:num_blocks]
         ])
         self.downsample = (
-            nn.Conv2d(dims, out_dims, 3, stride=2, padding=1) if out_dims is not None else None)
+            nn.Conv2d(dims, out_dims, 3, stride=2, padding=1)
+            if out_dims is not None else None)
         self.with_cp = with_cp
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.permute(0, 2, 3, 1).contiguous()  # a view when x is channels_last
+        x = x.permute(0, 2, 3,
+                      1).contiguous()  # a view when x is channels_last
         for block in self.blocks:
             x = _run(block, x, self.with_cp)
         x = x.permute(0, 3, 1, 2)  # NCHW view of channels-last memory
@@ -421,22 +462,36 @@ class ConvMLP(BaseModule):
     """
 
     arch_zoo: Dict[str, dict] = {
-        **dict.fromkeys(['s', 'small'], dict(
-            stem_channels=64, num_conv_blocks=2, depths=[2, 4, 2],
-            dims=[128, 256, 512], mlp_ratios=[2, 2, 2])),
-        **dict.fromkeys(['m', 'medium'], dict(
-            stem_channels=64, num_conv_blocks=3, depths=[3, 6, 3],
-            dims=[128, 256, 512], mlp_ratios=[3, 3, 3])),
-        **dict.fromkeys(['l', 'large'], dict(
-            stem_channels=96, num_conv_blocks=3, depths=[4, 8, 3],
-            dims=[192, 384, 768], mlp_ratios=[3, 3, 3])),
+        **dict.fromkeys(['s', 'small'],
+                        dict(
+                            stem_channels=64,
+                            num_conv_blocks=2,
+                            depths=[2, 4, 2],
+                            dims=[128, 256, 512],
+                            mlp_ratios=[2, 2, 2])),
+        **dict.fromkeys(['m', 'medium'],
+                        dict(
+                            stem_channels=64,
+                            num_conv_blocks=3,
+                            depths=[3, 6, 3],
+                            dims=[128, 256, 512],
+                            mlp_ratios=[3, 3, 3])),
+        **dict.fromkeys(['l', 'large'],
+                        dict(
+                            stem_channels=96,
+                            num_conv_blocks=3,
+                            depths=[4, 8, 3],
+                            dims=[192, 384, 768],
+                            mlp_ratios=[3, 3, 3])),
     }
-    arch_keys = ('stem_channels', 'num_conv_blocks', 'depths', 'dims', 'mlp_ratios')
+    arch_keys = ('stem_channels', 'num_conv_blocks', 'depths', 'dims',
+                 'mlp_ratios')
     # The stages in order (frozen_stages counts them), and the outputs of the
     # original detection/segmentation wrappers: (stage an output is taken after,
     # its stride). MLP stage 1 is not tapped.
     stage_names = ('stem', 'conv_stage', 'stages.0', 'stages.1', 'stages.2')
-    output_taps = (('stem', 4), ('conv_stage', 8), ('stages.0', 16), ('stages.2', 32))
+    output_taps = (('stem', 4), ('conv_stage', 8), ('stages.0', 16),
+                   ('stages.2', 32))
     num_outputs = len(output_taps)
     num_stages = len(stage_names)
 
@@ -454,15 +509,24 @@ class ConvMLP(BaseModule):
                  pretrained: Optional[str] = None):
         if pretrained is not None:
             if init_cfg is not None:
-                raise ValueError('ConvMLP: give either `pretrained` or `init_cfg`, not both '
-                                 f'(got pretrained={pretrained!r}, init_cfg={init_cfg!r})')
+                raise ValueError(
+                    'ConvMLP: give either `pretrained` or `init_cfg`, not both '
+                    f'(got pretrained={pretrained!r}, init_cfg={init_cfg!r})')
             init_cfg = dict(type='Pretrained', checkpoint=pretrained)
         if init_cfg is None:
             init_cfg = [
                 dict(type='TruncNormal', layer='Linear', std=.02, bias=0.),
-                dict(type='Constant', layer=['LayerNorm', '_BatchNorm'], val=1., bias=0.),
-                dict(type='Kaiming', layer='Conv2d', mode='fan_out',
-                     nonlinearity='relu', distribution='normal'),
+                dict(
+                    type='Constant',
+                    layer=['LayerNorm', '_BatchNorm'],
+                    val=1.,
+                    bias=0.),
+                dict(
+                    type='Kaiming',
+                    layer='Conv2d',
+                    mode='fan_out',
+                    nonlinearity='relu',
+                    distribution='normal'),
             ]
         super().__init__(init_cfg=init_cfg)
 
@@ -472,14 +536,20 @@ class ConvMLP(BaseModule):
         dims = self.arch_settings['dims']
         mlp_ratios = self.arch_settings['mlp_ratios']
         if not _is_int(in_channels) or in_channels < 1:
-            raise ValueError(f'ConvMLP: in_channels must be an int >= 1, got {in_channels!r}')
-        if not _is_int(frozen_stages) or not -1 <= frozen_stages < self.num_stages:
-            raise ValueError(f'ConvMLP: frozen_stages must be an int in '
-                             f'[-1, {self.num_stages - 1}], got {frozen_stages!r}')
-        if (isinstance(drop_path_rate, bool) or not isinstance(drop_path_rate, (int, float))
+            raise ValueError(
+                f'ConvMLP: in_channels must be an int >= 1, got {in_channels!r}'
+            )
+        if not _is_int(
+                frozen_stages) or not -1 <= frozen_stages < self.num_stages:
+            raise ValueError(
+                f'ConvMLP: frozen_stages must be an int in '
+                f'[-1, {self.num_stages - 1}], got {frozen_stages!r}')
+        if (isinstance(drop_path_rate, bool)
+                or not isinstance(drop_path_rate, (int, float))
                 or not 0 <= drop_path_rate < 1):
-            raise ValueError('ConvMLP: drop_path_rate must be a number in [0, 1), got '
-                             f'{drop_path_rate!r}')
+            raise ValueError(
+                'ConvMLP: drop_path_rate must be a number in [0, 1), got '
+                f'{drop_path_rate!r}')
         self.out_indices = self._parse_out_indices(out_indices)
 
         self.in_channels = in_channels
@@ -488,24 +558,37 @@ class ConvMLP(BaseModule):
         self.with_cp = with_cp
         self.drop_path_rate = drop_path_rate
 
-        self.stem = ConvTokenizer(in_channels, stem_channels, norm_cfg, with_cp)
-        self.conv_stage = ConvStage(self.arch_settings['num_conv_blocks'], stem_channels,
-                                    dims[0], dims[0], norm_cfg, with_cp)
+        self.stem = ConvTokenizer(in_channels, stem_channels, norm_cfg,
+                                  with_cp)
+        self.conv_stage = ConvStage(self.arch_settings['num_conv_blocks'],
+                                    stem_channels, dims[0], dims[0], norm_cfg,
+                                    with_cp)
         self.stages = ModuleList()
         for i, depth in enumerate(depths):
-            dpr = torch.linspace(0, drop_path_rate, depth, device='cpu').tolist()
+            dpr = torch.linspace(
+                0, drop_path_rate, depth, device='cpu').tolist()
             out_dims = dims[i + 1] if i + 1 < len(depths) else None
-            self.stages.append(MLPStage(depth, dims[i], mlp_ratios[i], dpr, out_dims,
-                                        with_cp, conv_min_pixels))
+            self.stages.append(
+                MLPStage(depth, dims[i], mlp_ratios[i], dpr, out_dims, with_cp,
+                         conv_min_pixels))
 
-        channels = dict(zip(self.stage_names, (stem_channels, dims[0], dims[1], dims[2],
-                                               dims[2])))
-        self.feature_info = [dict(num_chs=channels[name], reduction=stride, module=name)
-                             for name, stride in self.output_taps]
-        self.out_channels = tuple(self.feature_info[i]['num_chs'] for i in self.out_indices)
-        self.out_strides = tuple(self.feature_info[i]['reduction'] for i in self.out_indices)
+        channels = dict(
+            zip(self.stage_names,
+                (stem_channels, dims[0], dims[1], dims[2], dims[2])))
+        self.feature_info = [
+            dict(num_chs=channels[name], reduction=stride, module=name)
+            for name, stride in self.output_taps
+        ]
+        self.out_channels = tuple(self.feature_info[i]['num_chs']
+                                  for i in self.out_indices)
+        self.out_strides = tuple(self.feature_info[i]['reduction']
+                                 for i in self.out_indices)
         # Stage position -> whether its output is returned.
-        taps = {name for i, (name, _) in enumerate(self.output_taps) if i in self.out_indices}
+        taps = {
+            name
+            for i, (name, _) in enumerate(self.output_taps)
+            if i in self.out_indices
+        }
         self._returned = tuple(name in taps for name in self.stage_names)
 
         self._freeze_stages()
@@ -516,14 +599,18 @@ class ConvMLP(BaseModule):
         """Sorted, de-duplicated, non-negative output indices."""
         if _is_int(out_indices):
             out_indices = [out_indices]
-        if (isinstance(out_indices, (str, bytes)) or not isinstance(out_indices, Sequence)
-                or len(out_indices) == 0 or not all(_is_int(i) for i in out_indices)):
-            raise ValueError('ConvMLP: out_indices must be an int or a non-empty sequence '
-                             f'of ints, got {out_indices!r}')
+        if (isinstance(out_indices,
+                       (str, bytes)) or not isinstance(out_indices, Sequence)
+                or len(out_indices) == 0
+                or not all(_is_int(i) for i in out_indices)):
+            raise ValueError(
+                'ConvMLP: out_indices must be an int or a non-empty sequence '
+                f'of ints, got {out_indices!r}')
         n = cls.num_outputs
         if not all(-n <= i < n for i in out_indices):
-            raise ValueError(f'ConvMLP: out_indices must be in [-{n}, {n - 1}], got '
-                             f'{list(out_indices)}')
+            raise ValueError(
+                f'ConvMLP: out_indices must be in [-{n}, {n - 1}], got '
+                f'{list(out_indices)}')
         return tuple(sorted({i % n for i in out_indices}))
 
     @classmethod
@@ -531,30 +618,37 @@ class ConvMLP(BaseModule):
         if isinstance(arch, str):
             key = arch.lower()
             if key not in cls.arch_zoo:
-                raise ValueError(f'ConvMLP: unknown arch {arch!r}; choose one of '
-                                 f'{sorted(cls.arch_zoo)} or pass a dict with keys '
-                                 f'{list(cls.arch_keys)}')
+                raise ValueError(
+                    f'ConvMLP: unknown arch {arch!r}; choose one of '
+                    f'{sorted(cls.arch_zoo)} or pass a dict with keys '
+                    f'{list(cls.arch_keys)}')
             return copy.deepcopy(cls.arch_zoo[key])
         if not isinstance(arch, dict):
-            raise ValueError(f'ConvMLP: arch must be a str or a dict, got {type(arch).__name__}')
+            raise ValueError(
+                f'ConvMLP: arch must be a str or a dict, got {type(arch).__name__}'
+            )
         missing = [k for k in cls.arch_keys if k not in arch]
         if missing:
-            raise ValueError(f'ConvMLP: custom arch is missing the keys {missing} '
-                             f'(expected {list(cls.arch_keys)}, got {sorted(arch)})')
+            raise ValueError(
+                f'ConvMLP: custom arch is missing the keys {missing} '
+                f'(expected {list(cls.arch_keys)}, got {sorted(arch)})')
         settings = {k: copy.deepcopy(arch[k]) for k in cls.arch_keys}
         if isinstance(settings['mlp_ratios'], (int, float)):
             settings['mlp_ratios'] = [settings['mlp_ratios']] * 3
         for k in ('depths', 'dims', 'mlp_ratios'):
             if not isinstance(settings[k], Sequence) or len(settings[k]) != 3:
-                raise ValueError(f'ConvMLP: arch[{k!r}] must have 3 entries (one per MLP '
-                                 f'stage), got {settings[k]!r}')
+                raise ValueError(
+                    f'ConvMLP: arch[{k!r}] must have 3 entries (one per MLP '
+                    f'stage), got {settings[k]!r}')
         for k in ('stem_channels', 'num_conv_blocks'):
             if not _is_int(settings[k]) or settings[k] < 1:
-                raise ValueError(f'ConvMLP: arch[{k!r}] must be an int >= 1, got '
-                                 f'{settings[k]!r}')
+                raise ValueError(
+                    f'ConvMLP: arch[{k!r}] must be an int >= 1, got '
+                    f'{settings[k]!r}')
         if settings['stem_channels'] % 2:
-            raise ValueError('ConvMLP: arch["stem_channels"] must be even, got '
-                             f'{settings["stem_channels"]}')
+            raise ValueError(
+                'ConvMLP: arch["stem_channels"] must be even, got '
+                f'{settings["stem_channels"]}')
         return settings
 
     # --------------------------------------------------------------- forward
@@ -593,13 +687,16 @@ class ConvMLP(BaseModule):
 
     def _check_input(self, x: torch.Tensor) -> None:
         if x.dim() != 4 or x.shape[1] != self.in_channels or x.numel() == 0:
-            raise ValueError(f'ConvMLP expects images of shape (N, {self.in_channels}, H, W) '
-                             f'with N, H, W >= 1, got a tensor of shape {tuple(x.shape)}')
+            raise ValueError(
+                f'ConvMLP expects images of shape (N, {self.in_channels}, H, W) '
+                f'with N, H, W >= 1, got a tensor of shape {tuple(x.shape)}')
         weight = self.stem[0].conv.weight
-        if x.dtype != weight.dtype and not torch.is_autocast_enabled(x.device.type):
-            raise ValueError(f'ConvMLP expects images of its weights\' dtype {weight.dtype} '
-                             f'(float images, normalised by the data preprocessor), got '
-                             f'dtype {x.dtype}')
+        if x.dtype != weight.dtype and not torch.is_autocast_enabled(
+                x.device.type):
+            raise ValueError(
+                f'ConvMLP expects images of its weights\' dtype {weight.dtype} '
+                f'(float images, normalised by the data preprocessor), got '
+                f'dtype {x.dtype}')
 
     # ------------------------------------------------------- train / freeze
     def _stage_modules(self) -> List[nn.Module]:
@@ -626,8 +723,8 @@ class ConvMLP(BaseModule):
         return self
 
     # ------------------------------------------------------------------ init
-    def _load_from_state_dict(self, state_dict: dict, prefix: str,
-                              *args, **kwargs) -> None:
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args,
+                              **kwargs) -> None:
         """Take the authors' key names as well as this project's.
 
         PyTorch's and MMEngine's loaders call this on the module, with its
@@ -656,7 +753,9 @@ class ConvMLP(BaseModule):
         cfg = self.init_cfg
         if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
             load_convmlp_checkpoint(
-                self, cfg['checkpoint'], prefix=cfg.get('prefix'),
+                self,
+                cfg['checkpoint'],
+                prefix=cfg.get('prefix'),
                 map_location=cfg.get('map_location', 'cpu'),
                 sha256=cfg.get('sha256'))
             self.is_init = True  # BaseModule's flag: not initialised again
