@@ -1,4 +1,5 @@
-"""mmconvmlp: the ConvMLP backbone for OpenMMLab (MMEngine, MMDetection, MMSegmentation)."""
+"""mmconvmlp: the ConvMLP backbone for OpenMMLab (MMEngine, MMDetection,
+MMSegmentation)."""
 import os.path as osp
 from setuptools import find_packages, setup
 
@@ -21,8 +22,9 @@ setup(
     license='MIT',
     packages=find_packages(include=['mmconvmlp', 'mmconvmlp.*']),
     python_requires='>=3.8',
-    # mmcv is not listed with a plain pin on purpose: its PyPI release is a source
-    # archive that must be built against the installed torch (see README).
+    # mmcv is not listed with a plain pin on purpose: its PyPI release is a
+    # source archive that must be built against the installed torch (see
+    # README).
     install_requires=[
         'torch>=1.13',
         'mmengine>=0.10.0,<1.0.0',

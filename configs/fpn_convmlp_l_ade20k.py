@@ -1,4 +1,5 @@
-# Semantic FPN with a ConvMLP-L backbone on ADE20K. Paper: 46.3 M parameters, 40.0 mIoU.
+# Semantic FPN with a ConvMLP-L backbone on ADE20K. Paper: 46.3 M parameters,
+# 40.0 mIoU.
 _base_ = ['./fpn_convmlp_s_ade20k.py']
 
 model = dict(

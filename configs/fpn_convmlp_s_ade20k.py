@@ -1,6 +1,6 @@
-# Semantic FPN with a ConvMLP-S backbone on ADE20K, the recipe of the ConvMLP paper
-# (arXiv:2109.04454, Table 4): 512x512 crops, AdamW lr 2e-4, wd 1e-4, poly schedule
-# (power 0.9, min 0), 40k iterations, 8 GPUs x 4 images.
+# Semantic FPN with a ConvMLP-S backbone on ADE20K, the recipe of the ConvMLP
+# paper (arXiv:2109.04454, Table 4): 512x512 crops, AdamW lr 2e-4, wd 1e-4,
+# poly schedule (power 0.9, min 0), 40k iterations, 8 GPUs x 4 images.
 # Paper: 12.8 M parameters, 35.8 mIoU on the validation set.
 _base_ = [
     'mmseg::_base_/models/fpn_r50.py',
@@ -25,8 +25,8 @@ model = dict(
             checkpoint='https://shi-labs.com/projects/convmlp/checkpoints/'
             'convmlp_s_imagenet.pth')),
     neck=dict(in_channels=[64, 128, 256, 512]),
-    # The heads keep the base's SyncBN (MMEngine's runner turns it into BN when the
-    # run is not distributed).
+    # The heads keep the base's SyncBN (MMEngine's runner turns it into BN when
+    # the run is not distributed).
     decode_head=dict(num_classes=150))
 
 optim_wrapper = dict(

@@ -1,4 +1,5 @@
-# RetinaNet with a ConvMLP-L backbone on COCO. Paper: 52.9 M parameters, 40.2 box AP.
+# RetinaNet with a ConvMLP-L backbone on COCO. Paper: 52.9 M parameters, 40.2
+# box AP.
 _base_ = ['./retinanet_convmlp_s_coco.py']
 
 model = dict(

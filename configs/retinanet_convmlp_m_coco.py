@@ -1,4 +1,5 @@
-# RetinaNet with a ConvMLP-M backbone on COCO. Paper: 27.1 M parameters, 39.4 box AP.
+# RetinaNet with a ConvMLP-M backbone on COCO. Paper: 27.1 M parameters, 39.4
+# box AP.
 _base_ = ['./retinanet_convmlp_s_coco.py']
 
 model = dict(

@@ -1,4 +1,5 @@
-"""mmconvmlp: the ConvMLP backbone (arXiv:2109.04454) for MMDetection and MMSegmentation."""
+"""mmconvmlp: the ConvMLP backbone (arXiv:2109.04454) for MMDetection and
+MMSegmentation."""
 from .datasets import SafeLoadImageFromFile, check_data
 from .engine import (CheckpointCheckHook, CPUAmpOptimWrapper, LossCurveHook,
                      ResumeStateHook)
@@ -11,9 +12,10 @@ from .utils import (register_atomic_backend, register_safe_globals,
                     register_safe_loaders)
 from .version import __version__
 
-# MMEngine writes its checkpoints with a few of its own classes inside; allow-list
-# them for torch's weights-only loading, so that resuming, load_from and testing
-# work without turning safe loading off (see mmconvmlp.utils.safe_globals).
+# MMEngine writes its checkpoints with a few of its own classes inside;
+# allow-list them for torch's weights-only loading, so that resuming, load_from
+# and testing work without turning safe loading off (see
+# mmconvmlp.utils.safe_globals).
 register_safe_globals()
 # No checkpoint runs code, wherever it comes from: MMEngine's local and
 # http(s) loaders read weights-only (mmconvmlp.utils.safe_load); and a

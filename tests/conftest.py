@@ -34,7 +34,8 @@ def coco_root(tmp_path_factory) -> str:
 
 @pytest.fixture(scope='session')
 def ade_root(tmp_path_factory) -> str:
-    """A tiny dataset in the ADEChallengeData2016 layout (4 train, 2 val images)."""
+    """A tiny dataset in the ADEChallengeData2016 layout (4 train, 2 val
+    images)."""
     from mmconvmlp.testing.data import generate_tiny_ade20k
     return generate_tiny_ade20k(
         str(tmp_path_factory.mktemp('data') / 'ADEChallengeData2016'))
@@ -42,9 +43,9 @@ def ade_root(tmp_path_factory) -> str:
 
 @pytest.fixture(scope='session')
 def tool_main():
-    """``tool_main(name, argv)`` runs ``tools/<name>.py``'s ``main`` in this process,
-    as its ``__main__`` block does, and returns the exit status. ``name`` may
-    name a subfolder: ``'analysis_tools/get_flops'``."""
+    """``tool_main(name, argv)`` runs ``tools/<name>.py``'s ``main`` in this
+    process, as its ``__main__`` block does, and returns the exit status.
+    ``name`` may name a subfolder: ``'analysis_tools/get_flops'``."""
     from mmconvmlp.utils import run_tool
     modules = {}
 
@@ -55,7 +56,8 @@ def tool_main():
         for logger in MMLogger._instance_dict.values():
             for handler in logger.handlers:
                 if type(handler) is logging.StreamHandler:
-                    handler.stream = sys.stdout  # setStream would flush the closed one
+                    # setStream would flush the closed one
+                    handler.stream = sys.stdout
         if name not in modules:
             path = osp.join(REPO, 'tools', f'{name}.py')
             module_name = '_tool_' + name.replace('/', '_')

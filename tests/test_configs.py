@@ -1,5 +1,6 @@
-"""The nine paper configs: they build, have the paper's parameter counts, follow the
-paper's recipes, and each model family trains and predicts on tiny inputs."""
+"""The nine paper configs: they build, have the paper's parameter counts,
+follow the paper's recipes, and each model family trains and predicts on tiny
+inputs."""
 import os.path as osp
 
 import pytest
@@ -10,9 +11,11 @@ from mmconvmlp.testing.batches import (build_model, det_batch, num_params,
 
 CONFIG_DIR = osp.join(
     osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs')
-IMAGENET_URL = 'https://shi-labs.com/projects/convmlp/checkpoints/convmlp_{}_imagenet.pth'
+IMAGENET_URL = ('https://shi-labs.com/projects/convmlp/checkpoints/'
+                'convmlp_{}_imagenet.pth')
 
-# Parameter counts of the ConvMLP paper (arXiv:2109.04454, Tables 3 and 4), millions.
+# Parameter counts of the ConvMLP paper (arXiv:2109.04454, Tables 3 and 4),
+# millions.
 PAPER_PARAMS = {
     'retinanet_convmlp_s_coco': 18.7,
     'retinanet_convmlp_m_coco': 27.1,
@@ -49,7 +52,8 @@ def test_config_builds_with_paper_param_count(name):
     assert cfg.custom_imports == dict(
         imports=['mmconvmlp'], allow_failed_imports=False)
 
-    cfg.model.backbone.init_cfg = None  # the URL cannot be reached from the tests
+    # the URL cannot be reached from the tests
+    cfg.model.backbone.init_cfg = None
     model = build_model(cfg)
     assert list(model.backbone.out_channels) == BACKBONE_CHANNELS[arch]
     assert list(model.neck.in_channels) == list(model.backbone.out_channels)

@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
-"""Test a checkpoint of a detector or segmentor config; prints COCO mAP or mIoU.
+"""Test a checkpoint of a detector or segmentor config; prints COCO mAP or
+mIoU.
 
     python tools/test.py configs/retinanet_convmlp_s_coco.py CHECKPOINT
         [--work-dir DIR] [--out FILE_OR_DIR] [--show] [--show-dir DIR]
@@ -105,9 +106,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
         add_result_dump(cfg, runner, args.out)
     metrics = runner.test()
     if runner.rank == 0 and not metrics:
-        print(
-            '\nThe evaluator returned no metrics (for COCO: the model predicted no '
-            'box above test_cfg.score_thr on the whole test set).')
+        print('\nThe evaluator returned no metrics (for COCO: the model '
+              'predicted no box above test_cfg.score_thr on the whole test '
+              'set).')
     if runner.rank == 0 and metrics:
         print(f'\nTest results of {args.checkpoint}:')
         for key, value in metrics.items():

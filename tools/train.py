@@ -1,10 +1,11 @@
 #!/usr/bin/env python
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
-"""Train a detector (MMDetection config) or a segmentor (MMSegmentation config).
+"""Train a detector (MMDetection config) or a segmentor (MMSegmentation
+config).
 
     python tools/train.py configs/retinanet_convmlp_s_coco.py [--work-dir DIR]
-        [--resume [CKPT]] [--amp] [--data-root DIR] [--cfg-options KEY=VALUE ...]
-        [--launcher {none,pytorch,slurm,mpi}]
+        [--resume [CKPT]] [--amp] [--data-root DIR]
+        [--cfg-options KEY=VALUE ...] [--launcher {none,pytorch,slurm,mpi}]
 
 The config's ``default_scope`` decides between MMDetection and MMSegmentation;
 see :mod:`mmconvmlp.utils.setup_env` for what the tool adds to the stock ones.

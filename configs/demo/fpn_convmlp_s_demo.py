@@ -1,8 +1,9 @@
-# Semantic FPN-ConvMLP-S on the demo dataset (tools/misc/make_demo_data.py): the paper
-# config with only what a short CPU run needs changed: data root and classes, image
-# scale, schedule, and no ImageNet checkpoint download (the backbone trains from
-# scratch). The label maps use ADE20K's values; the four classes are a subset of
-# ADE20K's 150 (the photograph behind the objects is 'wall').
+# Semantic FPN-ConvMLP-S on the demo dataset (tools/misc/make_demo_data.py):
+# the paper config with only what a short CPU run needs changed: data root and
+# classes, image scale, schedule, and no ImageNet checkpoint download (the
+# backbone trains from scratch). The label maps use ADE20K's values; the four
+# classes are a subset of ADE20K's 150 (the photograph behind the objects is
+# 'wall').
 _base_ = ['../fpn_convmlp_s_ade20k.py']
 
 data_root = 'data/demo/ade/ADEChallengeData2016'
@@ -35,8 +36,8 @@ test_pipeline = [
     dict(type='LoadAnnotations', reduce_zero_label=True),
     dict(type='PackSegInputs'),
 ]
-# Loading a 320-pixel JPEG takes milliseconds: worker processes would only compete
-# with training for the CPU.
+# Loading a 320-pixel JPEG takes milliseconds: worker processes would only
+# compete with training for the CPU.
 train_dataloader = dict(
     batch_size=4,
     num_workers=0,
@@ -51,8 +52,8 @@ val_dataloader = dict(
         data_root=data_root, metainfo=metainfo, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-# From scratch: a higher learning rate than the paper's fine-tuning one, a short
-# warm-up, then the paper's poly decay.
+# From scratch: a higher learning rate than the paper's fine-tuning one, a
+# short warm-up, then the paper's poly decay.
 train_cfg = dict(max_iters=num_iters, val_interval=num_iters)
 optim_wrapper = dict(optimizer=dict(lr=5e-4))
 param_scheduler = [

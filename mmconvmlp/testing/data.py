@@ -47,7 +47,8 @@ from .layouts import write_ade20k_split, write_coco_split
 CLASSES = ('ball', 'box', 'tent')
 #: Semantic classes of the ADE20K demo, in label order: the background first.
 SEG_CLASSES = ('wall', ) + CLASSES
-#: 0-based index of each semantic class in ``ADE20KDataset.METAINFO['classes']``.
+#: 0-based index of each semantic class in
+#: ``ADE20KDataset.METAINFO['classes']``.
 ADE20K_INDEX = {'wall': 0, 'box': 41, 'tent': 114, 'ball': 119}
 #: COCO 2017's category ids in the order of its 80 classes (1..90, gaps kept).
 COCO_CATEGORY_IDS = tuple(
@@ -63,7 +64,8 @@ TINY_COCO_NAMES = {
 _TINTS = np.array([[225, 40, 35], [235, 185, 60], [40, 90, 235]],
                   dtype=np.float32)
 
-# Images bundled with scikit-image (the others download, which may be impossible).
+# Images bundled with scikit-image (the others download, which may be
+# impossible).
 _SKIMAGE_PHOTOS = ('astronaut', 'coffee', 'chelsea', 'rocket', 'camera',
                    'coins', 'horse', 'hubble_deep_field',
                    'immunohistochemistry', 'retina')
@@ -114,8 +116,8 @@ def load_photos() -> List[np.ndarray]:
 
 def _crop(rng: np.random.Generator, photo: np.ndarray,
           size: int) -> np.ndarray:
-    """A random square crop of ``photo`` (at least half its short side), resized
-    to (size, size, 3) float32."""
+    """A random square crop of ``photo`` (at least half its short side),
+    resized to (size, size, 3) float32."""
     from PIL import Image
     h, w = photo.shape[:2]
     side = int(rng.integers(min(h, w) // 2, min(h, w) + 1))

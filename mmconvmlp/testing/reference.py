@@ -1,8 +1,8 @@
 """An independent, plain-PyTorch ConvMLP written from the paper's description.
 
-It uses the module names of the authors' code, so its ``state_dict()`` is a file in the
-exact original layout, and its forward is the function the port must reproduce. Test
-helper only.
+It uses the module names of the authors' code, so its ``state_dict()`` is a
+file in the exact original layout, and its forward is the function the port
+must reproduce. Test helper only.
 """
 import torch
 from torch import nn
@@ -76,7 +76,10 @@ ARCHS = dict(
 
 
 class ReferenceConvMLP(nn.Module):
-    """Eval-mode reference. ``classifier=True`` adds the ImageNet ``norm`` and ``head``."""
+    """Eval-mode reference.
+
+    ``classifier=True`` adds the ImageNet ``norm`` and ``head``.
+    """
 
     def __init__(self, arch='s', classifier=False):
         super().__init__()

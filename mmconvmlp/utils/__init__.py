@@ -1,5 +1,5 @@
-"""Helpers that are not models: config handling, checks and runner set-up for the
-tools, safe checkpoint loading, putting ConvMLP into other configs."""
+"""Helpers that are not models: config handling, checks and runner set-up for
+the tools, safe checkpoint loading, putting ConvMLP into other configs."""
 from .checks import (ToolError, check_datasets, check_file,
                      check_neck_channels, is_remote)
 from .config import (add_cfg_options, add_common_args, build_model,

@@ -1,9 +1,11 @@
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
-"""Checks run on a config before the runner starts, each failing with one message.
+"""Checks run on a config before the runner starts, each failing with one
+message.
 
-A missing dataset, or a neck built for another backbone, otherwise surfaces as a
-deep traceback from inside a data loader worker or the first forward pass, long
-after the logs scrolled by. These checks name the problem and the fix instead.
+A missing dataset, or a neck built for another backbone, otherwise surfaces as
+a deep traceback from inside a data loader worker or the first forward pass,
+long after the logs scrolled by. These checks name the problem and the fix
+instead.
 """
 import os
 import os.path as osp
@@ -24,8 +26,8 @@ class ToolError(RuntimeError):
 # ----------------------------------------------------------------- datasets
 def iter_datasets(dataset: dict, key: str) -> Iterator[Tuple[str, dict]]:
     """Leaf dataset configs with their config key, through dataset wrappers
-    (``RepeatDataset``/``ClassBalancedDataset``: ``dataset``; ``ConcatDataset``:
-    ``datasets``)."""
+    (``RepeatDataset``/``ClassBalancedDataset``: ``dataset``;
+    ``ConcatDataset``: ``datasets``)."""
     if not isinstance(dataset, dict):
         return
     if isinstance(dataset.get('dataset'), dict):
@@ -38,7 +40,8 @@ def iter_datasets(dataset: dict, key: str) -> Iterator[Tuple[str, dict]]:
 
 
 def is_remote(path: str) -> bool:
-    """Whether ``path`` is a URL (``http://``, ``s3://``, ...) rather than a local path."""
+    """Whether ``path`` is a URL (``http://``, ``s3://``, ...) rather than a
+    local path."""
     return '://' in str(path)
 
 
@@ -60,7 +63,8 @@ def check_file(path: str, what: str) -> None:
 
 def _dataset_paths(dataset: dict) -> List[str]:
     """The files and folders a dataset config reads, joined as MMEngine's
-    ``BaseDataset`` joins them (``data_root`` + ``ann_file`` / ``data_prefix``)."""
+    ``BaseDataset`` joins them (``data_root`` + ``ann_file`` /
+    ``data_prefix``)."""
     root = dataset.get('data_root') or ''
     paths = []
     ann_file = dataset.get('ann_file') or ''
@@ -80,7 +84,8 @@ def _dataset_paths(dataset: dict) -> List[str]:
 
 
 def _loader_keys(cfg: Config, mode: str) -> Tuple[List[str], List[str]]:
-    """Data loaders and evaluators that ``mode`` ('train' or 'test') will use."""
+    """Data loaders and evaluators that ``mode`` ('train' or 'test') will
+    use."""
     if mode == 'train':
         loaders, evaluators = ['train_dataloader'], []
         # The runner builds the validation loop only when all three are set.
@@ -93,8 +98,8 @@ def _loader_keys(cfg: Config, mode: str) -> Tuple[List[str], List[str]]:
 
 
 def evaluator_metrics(evaluator) -> Iterator[Tuple[str, dict]]:
-    """``(key suffix, metric dict)`` of each metric of an evaluator config that reads
-    an ``ann_file``."""
+    """``(key suffix, metric dict)`` of each metric of an evaluator config
+    that reads an ``ann_file``."""
     metrics = evaluator if isinstance(evaluator,
                                       (list, tuple)) else [evaluator]
     for i, metric in enumerate(metrics):
@@ -161,7 +166,8 @@ def check_datasets(cfg: Config,
     lines.append('  --data-root /path/to/dataset')
     per_key = [f'{key}.data_root=/path/to/dataset' for key in roots]
     for key, path in missing:
-        if '_evaluator' in key:  # an evaluator path is fixed: rebase it on the new root
+        if '_evaluator' in key:
+            # An evaluator path is fixed: rebase it on the new root.
             root = next((r for r in sorted(root_list, key=len, reverse=True)
                          if path.startswith(r)), None)
             rest = path[len(root):].lstrip('/') if root else osp.basename(path)
@@ -173,9 +179,9 @@ def check_datasets(cfg: Config,
 
 # ---------------------------------------------------------------- channels
 def _backbone_out_channels(cfg: Config) -> Tuple[Optional[List[int]], str]:
-    """Build the backbone (weights are not loaded) and read its output channels:
-    the ``out_channels`` attribute (ConvMLP has it), else a forward pass of a
-    64x64 image. Returns ``(None, type)`` when neither works."""
+    """Build the backbone (weights are not loaded) and read its output
+    channels: the ``out_channels`` attribute (ConvMLP has it), else a forward
+    pass of a 64x64 image. Returns ``(None, type)`` when neither works."""
     import torch
     from mmengine.registry import MODELS, DefaultScope
 
@@ -184,7 +190,8 @@ def _backbone_out_channels(cfg: Config) -> Tuple[Optional[List[int]], str]:
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
         try:
             backbone = MODELS.build(backbone_cfg)
-        except Exception:  # noqa: BLE001  (the runner reports build errors itself)
+        except Exception:  # noqa: BLE001
+            # The runner reports build errors itself.
             return None, name
     channels = getattr(backbone, 'out_channels', None)
     if isinstance(channels, int):
@@ -196,7 +203,8 @@ def _backbone_out_channels(cfg: Config) -> Tuple[Optional[List[int]], str]:
                 outs = backbone(torch.zeros(1, 3, 64, 64))
             outs = outs if isinstance(outs, (list, tuple)) else [outs]
             channels = [int(o.shape[1]) for o in outs]
-        except Exception:  # noqa: BLE001  (not every backbone takes any input size)
+        except Exception:  # noqa: BLE001
+            # Not every backbone takes any input size.
             return None, name
     return list(channels), name
 
@@ -218,7 +226,8 @@ def check_neck_channels(cfg: Config) -> None:
         return
     neck = model.get('neck')
     neck = neck[0] if isinstance(neck, (list, tuple)) and neck else neck
-    # (config key, configured in_channels, expected from the backbone's channels)
+    # (config key, configured in_channels, expected from the backbone's
+    # channels)
     targets = []
     if isinstance(neck, dict):
         if isinstance(neck.get('in_channels'), (list, tuple)):
@@ -232,8 +241,8 @@ def check_neck_channels(cfg: Config) -> None:
                 if isinstance(head, dict) and 'in_channels' in head:
                     name = f'model.{key}{f".{i}" if many else ""}.in_channels'
                     configured = head['in_channels']
-                    configured = list(configured) if isinstance(configured, (list, tuple)) \
-                        else configured
+                    if isinstance(configured, (list, tuple)):
+                        configured = list(configured)
                     targets.append(
                         (name, configured,
                          lambda ch, h=head: head_in_channels(h, ch)))
@@ -267,9 +276,8 @@ def check_neck_channels(cfg: Config) -> None:
         f'  {label:<{width}}  {channels}'
     ]
     lines += [f'  {key:<{width}}  {text}' for key, text in rows]
-    lines.append(
-        "Set them to the backbone's channels in the config, or on the command line:"
-    )
+    lines.append("Set them to the backbone's channels in the config, or on "
+                 'the command line:')
     lines.append('  --cfg-options ' + ' '.join(fixes) if fixes else
                  '  (fix in_index/in_channels of the heads listed above)')
     raise ToolError('\n'.join(lines))

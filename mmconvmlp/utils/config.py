@@ -25,16 +25,17 @@ def add_cfg_options(parser: argparse.ArgumentParser) -> None:
         '--cfg-options',
         nargs='+',
         action=DictAction,
-        help=
-        'override settings of the config, key=value pairs merged into it, e.g. '
-        'train_dataloader.batch_size=4 model.backbone.init_cfg=None. A list value is '
-        'written key="[a,b]" or key=a,b, nested lists key="[(a,b),(c,d)]"; the quotes '
-        'are needed and no white space is allowed.')
+        help='override settings of the config, key=value pairs merged into '
+        'it, e.g. train_dataloader.batch_size=4 model.backbone.init_cfg=None. '
+        'A list value is written key="[a,b]" or key=a,b, nested lists '
+        'key="[(a,b),(c,d)]"; the quotes are needed and no white space is '
+        'allowed.')
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
-    """Add the options ``tools/train.py`` and ``tools/test.py`` share (``--work-dir``,
-    ``--data-root``, ``--cfg-options``, ``--launcher``, ``--local-rank``) to ``parser``."""
+    """Add the options ``tools/train.py`` and ``tools/test.py`` share
+    (``--work-dir``, ``--data-root``, ``--cfg-options``, ``--launcher``,
+    ``--local-rank``) to ``parser``."""
     parser.add_argument(
         '--work-dir',
         help='the directory for logs, checkpoints and '
@@ -49,7 +50,8 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
         help='job launcher (see tools/dist_*.sh)')
-    # torch.distributed.launch passes --local-rank (torch >= 2.0) or --local_rank.
+    # torch.distributed.launch passes --local-rank (torch >= 2.0) or
+    # --local_rank.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
@@ -61,7 +63,8 @@ def load_config(config: str,
     """Read a config and apply the options every tool shares.
 
     ``cfg_options`` are merged first; then ``data_root`` and ``work_dir``
-    (given, else the config's ``work_dir``, else ``./work_dirs/<config name>``).
+    (given, else the config's ``work_dir``, else
+    ``./work_dirs/<config name>``).
 
     Args:
         config (str): Path of the config file.
@@ -93,7 +96,8 @@ def load_config(config: str,
 
 
 def codebase_of(cfg: Config) -> Optional[str]:
-    """``'mmdet'`` or ``'mmseg'`` from the config's ``default_scope``, else None."""
+    """``'mmdet'`` or ``'mmseg'`` from the config's ``default_scope``, else
+    None."""
     scope = cfg.get('default_scope')
     return scope if scope in CODEBASES else None
 
@@ -102,9 +106,10 @@ def set_data_root(cfg: Config, data_root: str) -> None:
     """Point every data loader (train, val, test) and evaluator of ``cfg`` at
     ``data_root``.
 
-    Sets ``data_root`` of every dataset and rewrites evaluator ``ann_file`` paths
-    that lie under a dataset's old ``data_root`` (MMDetection's ``CocoMetric``
-    reads the annotations itself, by a path fixed when the config was parsed).
+    Sets ``data_root`` of every dataset and rewrites evaluator ``ann_file``
+    paths that lie under a dataset's old ``data_root`` (MMDetection's
+    ``CocoMetric`` reads the annotations itself, by a path fixed when the
+    config was parsed).
 
     Args:
         cfg (Config): The config, modified in place.
@@ -169,15 +174,16 @@ def enable_visualization(cfg: Config,
         raise ToolError(
             '--show and --show-dir need a visualization hook in the config: '
             "default_hooks.visualization=dict(type='DetVisualizationHook') "
-            "(MMDetection) or dict(type='SegVisualizationHook') (MMSegmentation)"
-        )
+            "(MMDetection) or dict(type='SegVisualizationHook') "
+            '(MMSegmentation)')
     hook['draw'] = True
     if show:
         hook['show'] = True
         hook['wait_time'] = wait_time
     if show_dir:
-        # Absolute, so that both code bases write where the user said (MMDetection
-        # would otherwise nest a relative path under work_dir/<timestamp>/).
+        # Absolute, so that both code bases write where the user said
+        # (MMDetection would otherwise nest a relative path under
+        # work_dir/<timestamp>/).
         show_dir = osp.abspath(show_dir)
         if codebase_of(cfg) == 'mmseg':
             # SegVisualizationHook writes through the visualizer's backends
@@ -193,7 +199,8 @@ def check_out_path(cfg: Config, out: str) -> None:
     MMSegmentation's (which writes a directory of label maps).
 
     Raises:
-        ToolError: A detection config with an ``--out`` that is not a pickle file.
+        ToolError: A detection config with an ``--out`` that is not a pickle
+            file.
     """
     if codebase_of(cfg) != 'mmseg' and not out.endswith(('.pkl', '.pickle')):
         raise ToolError(

@@ -2,22 +2,24 @@
 """Let ``torch.load(weights_only=True)`` read the checkpoints MMEngine writes.
 
 Since torch 2.6 ``torch.load`` only unpickles tensors, containers and an
-allow-list of classes unless ``weights_only=False`` is passed, and MMEngine 0.10
-passes nothing. A checkpoint written by MMEngine's ``Runner`` stores, besides
-tensors, the ``MessageHub`` state: :class:`mmengine.logging.HistoryBuffer`
-objects holding numpy arrays, numpy scalars and (through ``getattr``) their
-statistics functions. Resuming, ``load_from`` and
-``tools/test.py`` therefore fail with ``Unsupported global: ...HistoryBuffer``.
+allow-list of classes unless ``weights_only=False`` is passed, and MMEngine
+0.10 passes nothing. A checkpoint written by MMEngine's ``Runner`` stores,
+besides tensors, the ``MessageHub`` state:
+:class:`mmengine.logging.HistoryBuffer` objects holding numpy arrays, numpy
+scalars and (through ``getattr``) their statistics functions. Resuming,
+``load_from`` and ``tools/test.py`` therefore fail with
+``Unsupported global: ...HistoryBuffer``.
 
 :func:`register_safe_globals` adds exactly those to torch's allow-list
 (``torch.serialization.add_safe_globals``), ``getattr`` in a form restricted
-to ``HistoryBuffer``'s statistics methods. Every other class and function stays
-forbidden, so loading a file from an untrusted source remains as safe as torch
-makes it.
+to ``HistoryBuffer``'s statistics methods. Every other class and function
+stays forbidden, so loading a file from an untrusted source remains as safe as
+torch makes it.
 
-The list was found with ``torch.serialization.get_unsafe_globals_in_checkpoint``
-on detection and segmentation checkpoints written by ``tools/train.py`` (plain
-and ``--amp`` runs).
+The list was found with
+``torch.serialization.get_unsafe_globals_in_checkpoint`` on detection and
+segmentation checkpoints written by ``tools/train.py`` (plain and ``--amp``
+runs).
 """
 import pickle
 from typing import List
@@ -49,7 +51,8 @@ def _numpy_globals() -> list:
     return items
 
 
-# The statistics HistoryBuffer registers by default (see _set_default_statistics).
+# The statistics HistoryBuffer registers by default (see
+# _set_default_statistics).
 _HISTORY_BUFFER_STATISTICS = ('min', 'max', 'current', 'mean')
 
 
@@ -69,9 +72,9 @@ def _history_buffer_getattr(obj, name: str):
             or isinstance(obj, HistoryBuffer)) and name in allowed:
         return getattr(obj, name)
     raise pickle.UnpicklingError(
-        f'weights-only load: getattr({obj!r:.60}, {name!r}) is not allowed; only '
-        'HistoryBuffer statistics methods are (see mmconvmlp.utils.register_safe_globals)'
-    )
+        f'weights-only load: getattr({obj!r:.60}, {name!r}) is not allowed; '
+        'only HistoryBuffer statistics methods are (see '
+        'mmconvmlp.utils.register_safe_globals)')
 
 
 def safe_globals_for_mmengine_checkpoints() -> List[object]:

@@ -1,9 +1,9 @@
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
 """Put ConvMLP into an existing MMDetection / MMSegmentation config.
 
-The config-file way (see the README) is a ``_base_`` line, ``custom_imports``, a
-``backbone=dict(_delete_=True, type='mmconvmlp.ConvMLP', ...)`` and the neck's
-``in_channels``. :func:`swap_backbone` does the same on a loaded
+The config-file way (see the README) is a ``_base_`` line, ``custom_imports``,
+a ``backbone=dict(_delete_=True, type='mmconvmlp.ConvMLP', ...)`` and the
+neck's ``in_channels``. :func:`swap_backbone` does the same on a loaded
 :class:`mmengine.config.Config`, and also fixes the parts that depend on the
 backbone: the neck's (or, without a neck, the decode/auxiliary heads')
 ``in_channels``, MMSegmentation's ``model.pretrained`` and the input
@@ -16,7 +16,8 @@ from mmengine.config import Config, ConfigDict
 
 IMAGENET_CHECKPOINTS = {
     arch:
-    f'https://shi-labs.com/projects/convmlp/checkpoints/convmlp_{arch}_imagenet.pth'
+    'https://shi-labs.com/projects/convmlp/checkpoints/'
+    f'convmlp_{arch}_imagenet.pth'
     for arch in ('s', 'm', 'l')
 }
 # ImageNet statistics (RGB, 0-255) the authors' classifiers were trained with.
@@ -45,14 +46,16 @@ def convmlp_out_channels(
     import torch
 
     from mmconvmlp.models import ConvMLP
-    with torch.device(
-            'meta'):  # shapes only: no memory, no initialisation cost
+
+    # Shapes only: no memory, no initialisation cost.
+    with torch.device('meta'):
         return ConvMLP(arch, out_indices=out_indices).out_channels
 
 
 def head_in_channels(head: dict, channels: Sequence[int]):
-    """The ``in_channels`` a decode/auxiliary head needs for the backbone maps it
-    reads (its ``in_index``), in the form the head has them (a list or one int).
+    """The ``in_channels`` a decode/auxiliary head needs for the backbone maps
+    it reads (its ``in_index``), in the form the head has them (a list or one
+    int).
 
     Args:
         head (dict): The head's config (``in_index`` defaults to -1).
@@ -77,7 +80,8 @@ def _fix_head(head: dict, channels: tuple) -> None:
     if head.get('in_channels') is not None or isinstance(
             head.get('in_index'), (list, tuple)):
         head['in_channels'] = head_in_channels(head, channels)
-    if 'c1_in_channels' in head:  # DeepLabV3+: the low-level branch reads map 0
+    if 'c1_in_channels' in head:
+        # DeepLabV3+: the low-level branch reads map 0.
         head['c1_in_channels'] = channels[0]
 
 
@@ -92,9 +96,10 @@ def swap_backbone(cfg: Union[Config, ConfigDict, dict],
     depended on it is adjusted:
 
     - the neck's ``in_channels`` (FPN, PAFPN, ChannelMapper, ...) become the
-      backbone's ``out_channels``; without a neck (UPerNet, DeepLabV3+, ...) each
-      ``decode_head``/``auxiliary_head`` gets the channels of the maps its
-      ``in_index`` selects (and DeepLabV3+'s ``c1_in_channels`` those of map 0);
+      backbone's ``out_channels``; without a neck (UPerNet, DeepLabV3+, ...)
+      each ``decode_head``/``auxiliary_head`` gets the channels of the maps its
+      ``in_index`` selects (and DeepLabV3+'s ``c1_in_channels`` those of map
+      0);
     - ``model.pretrained`` (MMSegmentation) is set to None;
     - the data preprocessor normalises with the ImageNet RGB statistics the
       ConvMLP weights expect (caffe-style configs use BGR and other values);
@@ -105,10 +110,10 @@ def swap_backbone(cfg: Union[Config, ConfigDict, dict],
     Args:
         cfg (Config | dict): A full config (with ``model``), modified in place.
         arch (str): ``'s'``, ``'m'`` or ``'l'``. Defaults to ``'s'``.
-        pretrained (bool | str | None): True loads the authors' ImageNet weights
-            for ``arch`` (by URL); a string names another checkpoint (path or
-            URL); False or None leaves the backbone randomly initialised.
-            Defaults to True.
+        pretrained (bool | str | None): True loads the authors' ImageNet
+            weights for ``arch`` (by URL); a string names another checkpoint
+            (path or URL); False or None leaves the backbone randomly
+            initialised. Defaults to True.
         **backbone_kwargs: Further :class:`mmconvmlp.ConvMLP` arguments
             (``out_indices``, ``drop_path_rate``, ``frozen_stages``, ...).
 
@@ -156,7 +161,9 @@ def swap_backbone(cfg: Union[Config, ConfigDict, dict],
     if isinstance(first_neck, dict) and 'in_channels' in first_neck:
         if isinstance(first_neck['in_channels'], (list, tuple)):
             first_neck['in_channels'] = list(channels)
-        else:  # single-input necks (e.g. YOLOF's DilatedEncoder) read the last map
+        else:
+            # Single-input necks (e.g. YOLOF's DilatedEncoder) read the last
+            # map.
             first_neck['in_channels'] = channels[-1]
     elif not neck:
         for key in ('decode_head', 'auxiliary_head'):

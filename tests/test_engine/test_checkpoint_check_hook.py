@@ -83,8 +83,8 @@ def test_strict_refuses_before_loading(tmp_path):
     before = run.model.backbone.stem[0].conv.weight.detach().clone()
     with pytest.raises(CheckpointMismatchError) as error:
         run.load_checkpoint(str(tmp_path / 'partial.pth'))
-    assert f'checkpoint {tmp_path / "partial.pth"} does not fit the model' in str(
-        error.value)
+    assert (f'checkpoint {tmp_path / "partial.pth"} does not fit the model'
+            in str(error.value))
     assert '  neck: 1 missing key: neck.bias' in str(error.value)
     assert torch.equal(run.model.backbone.stem[0].conv.weight,
                        before)  # nothing loaded
@@ -101,9 +101,11 @@ def test_finetune_skips_the_head_with_one_line(tmp_path, capsys):
     lines = [line for line in out.splitlines() if 'fine-tuning from' in line]
     assert len(lines) == 1
     assert (
-        '2 head tensors keep their initial values: cls_head.weight (file (5, 8), '
-        'model (3, 8)), cls_head.bias (file (5,), model (3,))') in lines[0]
-    assert 'do not match exactly' not in out  # MMEngine found nothing to warn about
+        '2 head tensors keep their initial values: cls_head.weight '
+        '(file (5, 8), model (3, 8)), cls_head.bias (file (5,), model (3,))'
+    ) in lines[0]
+    # MMEngine found nothing to warn about
+    assert 'do not match exactly' not in out
 
 
 def test_registered_and_policy_checked():

@@ -84,7 +84,8 @@ def test_coco_annotations_are_exact(coco_root):
             assert not np.any(np.sum(masks, axis=0) > 1), 'objects overlap'
             for ann, mask in zip(anns, masks):
                 ys, xs = np.nonzero(mask)
-                # The box is the mask's extent (pixel-edge coordinates), the area its size.
+                # The box is the mask's extent (pixel-edge coordinates), the
+                # area its size.
                 assert ann['bbox'] == [
                     xs.min(),
                     ys.min(),
@@ -92,7 +93,8 @@ def test_coco_annotations_are_exact(coco_root):
                     ys.max() + 1 - ys.min()
                 ]
                 assert ann['area'] == mask.sum() and ann['iscrowd'] == 0
-                # The painted pixels carry the class's tint: its dominant channel wins.
+                # The painted pixels carry the class's tint: its dominant
+                # channel wins.
                 tint = _TINTS[ann['category_id'] - 1]
                 mean = img[mask].mean(0)
                 assert np.argmax(mean) == np.argmax(tint), (ann, mean)
@@ -132,8 +134,8 @@ def test_bad_arguments_raise():
 
 
 def test_demo_configs_load_the_data_in_mmdet_and_mmseg(coco_root, ade_root):
-    """The demo configs' datasets (mmdet CocoDataset, mmseg ADE20KDataset, unmodified)
-    read the generated files, with the demo classes."""
+    """The demo configs' datasets (mmdet CocoDataset, mmseg ADE20KDataset,
+    unmodified) read the generated files, with the demo classes."""
     from mmengine.config import Config
     from mmengine.registry import DATASETS, init_default_scope
     from pycocotools.coco import COCO
@@ -371,7 +373,7 @@ def test_make_demo_data_tool_reports_bad_arguments():
         'error: num_train and num_val must be at least')
 
 
-# ------------------------------------------------------------ end to end (slow)
+# ----------------------------------------------------------- end to end (slow)
 def _run(*args, timeout=900):
     result = subprocess.run([sys.executable, *args],
                             cwd=REPO,
@@ -383,7 +385,8 @@ def _run(*args, timeout=900):
 
 
 def _losses(work_dir):
-    """The training losses MMEngine logged (vis_data/scalars.json), in order."""
+    """The training losses MMEngine logged (vis_data/scalars.json), in
+    order."""
     [run] = [
         d for d in os.listdir(work_dir)
         if osp.isfile(osp.join(work_dir, d, 'vis_data', 'scalars.json'))
@@ -407,8 +410,9 @@ def _untrained_checkpoint(config, path):
 
 @pytest.mark.slow
 def test_shortened_retinanet_demo_learns(tmp_path):
-    """generate -> tools/train.py -> tools/test.py on a smaller demo: the loss falls
-    and the trained model's bbox mAP is far above the untrained model's."""
+    """generate -> tools/train.py -> tools/test.py on a smaller demo: the loss
+    falls and the trained model's bbox mAP is far above the untrained
+    model's."""
     data = str(tmp_path / 'data')
     work_dir = str(tmp_path / 'work')
     config = osp.join(DEMO_CONFIGS, 'retinanet_convmlp_s_demo.py')
@@ -440,7 +444,8 @@ def test_shortened_retinanet_demo_learns(tmp_path):
             if ln.strip().startswith('coco/bbox_mAP:')
         ]
         if not line and 'The evaluator returned no metrics' in out:
-            return 0.0  # no box scored above test_cfg.score_thr: nothing detected
+            # no box scored above test_cfg.score_thr: nothing detected
+            return 0.0
         assert line, out[-3000:]
         return float(line[-1].split(':')[1])
 

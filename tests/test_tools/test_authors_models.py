@@ -219,10 +219,9 @@ def test_finetune_from_coco_file_into_three_classes(retinanet_file, tmp_path,
     assert code == 0
     lines = [line for line in out.splitlines() if 'fine-tuning from' in line]
     assert len(lines) == 1, out[-3000:]
-    assert (
-        '2 head tensors keep their initial values: bbox_head.retina_cls.weight (file '
-        '(720, 256, 3, 3), model (27, 256, 3, 3)), bbox_head.retina_cls.bias'
-    ) in lines[0]
+    assert ('2 head tensors keep their initial values: '
+            'bbox_head.retina_cls.weight (file (720, 256, 3, 3), '
+            'model (27, 256, 3, 3)), bbox_head.retina_cls.bias') in lines[0]
     assert 'do not match exactly' not in out
     trained = torch.load(
         work_dir / 'epoch_1.pth', map_location='cpu')['state_dict']
@@ -236,7 +235,8 @@ def test_finetune_from_coco_file_into_three_classes(retinanet_file, tmp_path,
 
 def test_finetune_refuses_another_backbone(tmp_path, tool_main, capsys,
                                            coco_root):
-    """An L file into an S config: the backbone does not fit, nothing trains."""
+    """An L file into an S config: the backbone does not fit, nothing
+    trains."""
     checkpoint, _, _ = authors_checkpoint(
         config('retinanet_convmlp_l_coco'), seed=14)
     torch.save(checkpoint, tmp_path / 'l.pth')
@@ -257,7 +257,8 @@ def test_resume_is_strict(retinanet_file, tmp_path, tool_main, capsys,
                           coco_root):
     path, checkpoint = retinanet_file
     common = ['--work-dir', str(tmp_path / 'work'), '--data-root', coco_root]
-    # A file of the right model, with training state, but one wrongly shaped head tensor.
+    # A file of the right model, with training state, but one wrongly shaped
+    # head tensor.
     state = own_layout(checkpoint)
     state['state_dict']['bbox_head.retina_cls.bias'] = torch.zeros(27)
     state.update(meta=dict(epoch=1, iter=2), message_hub=dict())
@@ -269,9 +270,8 @@ def test_resume_is_strict(retinanet_file, tmp_path, tool_main, capsys,
     ])
     err = capsys.readouterr().err
     assert code == 1
-    assert (
-        '  bbox_head: 1 shape mismatch: bbox_head.retina_cls.bias (file (27,), model '
-        '(720,))') in err
+    assert ('  bbox_head: 1 shape mismatch: bbox_head.retina_cls.bias '
+            '(file (27,), model (720,))') in err
     # The authors' file has no training state to resume.
     code = tool_main('train', [
         config('retinanet_convmlp_s_coco'), *common, '--resume', path,

@@ -82,9 +82,9 @@ def test_gemm_rows_and_peak(one_thread):
 def test_peak_rss_of_step():
     kept = []
 
-    # 64 MiB of fresh anonymous pages, touched, alive after the step. (malloc could
-    # hand back heap memory that earlier tests freed and that is still resident;
-    # the resident set would then not grow.)
+    # 64 MiB of fresh anonymous pages, touched, alive after the step. (malloc
+    # could hand back heap memory that earlier tests freed and that is still
+    # resident; the resident set would then not grow.)
     def step():
         block = mmap.mmap(-1, 64 * 2**20)
         block.write(b'\1' * len(block))

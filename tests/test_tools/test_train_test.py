@@ -1,6 +1,6 @@
-"""tools/train.py and tools/test.py run as a user runs them, on tiny datasets in the
-real COCO and ADE20K layouts: train -> checkpoint -> test (mAP / mIoU) -> resume;
-and the failures a user can act on."""
+"""tools/train.py and tools/test.py run as a user runs them, on tiny datasets
+in the real COCO and ADE20K layouts: train -> checkpoint -> test (mAP / mIoU)
+-> resume; and the failures a user can act on."""
 import os
 import os.path as osp
 import subprocess
@@ -58,8 +58,8 @@ def test_train_writes_checkpoint(retinanet_run):
 
 
 def test_checkpoint_loads_weights_only(retinanet_run):
-    """torch.load's weights-only default reads the runner's checkpoint, with only
-    the allow-listed classes (nothing else was switched off)."""
+    """torch.load's weights-only default reads the runner's checkpoint, with
+    only the allow-listed classes (nothing else was switched off)."""
     checkpoint = osp.join(retinanet_run[0], 'epoch_1.pth')
     needed = set(
         torch.serialization.get_unsafe_globals_in_checkpoint(checkpoint))
@@ -142,9 +142,9 @@ def test_segmentation_train_test_resume(ade_root, tmp_path):
 
 
 def test_amp_on_cpu_trains_in_bfloat16(ade_root, tmp_path):
-    """--amp on a CPU: the CPU wrapper with bfloat16 autocast. Emulated bfloat16 is
-    allowed here so that the run is the same on every CPU (the choice between
-    bfloat16 and float32 is tested in tests/test_engine)."""
+    """--amp on a CPU: the CPU wrapper with bfloat16 autocast. Emulated
+    bfloat16 is allowed here so that the run is the same on every CPU (the
+    choice between bfloat16 and float32 is tested in tests/test_engine)."""
     result = ok(
         tool('tools/train.py',
              config('fpn_convmlp_s_ade20k'), '--amp', '--work-dir',
@@ -153,7 +153,8 @@ def test_amp_on_cpu_trains_in_bfloat16(ade_root, tmp_path):
              'optim_wrapper.allow_emulated_bf16=True'))
     if not torch.cuda.is_available():
         assert 'bfloat16 autocast of the forward pass' in result.stdout
-        assert "type='mmconvmlp.CPUAmpOptimWrapper'" in result.stdout  # the dumped config
+        # the dumped config
+        assert "type='mmconvmlp.CPUAmpOptimWrapper'" in result.stdout
     assert 'Iter(train) [1/1]' in result.stdout
 
 
@@ -166,7 +167,8 @@ def test_maskrcnn_train_test_prints_bbox_and_segm_map(coco_root, tmp_path):
         tool('tools/test.py', cfg, osp.join(work_dir,
                                             'epoch_1.pth'), '--work-dir',
              work_dir, *common, 'model.test_cfg.rcnn.score_thr=0.0'))
-    assert 'coco/bbox_mAP:' in result.stdout and 'coco/segm_mAP:' in result.stdout
+    assert ('coco/bbox_mAP:' in result.stdout
+            and 'coco/segm_mAP:' in result.stdout)
 
 
 @pytest.mark.slow
@@ -210,8 +212,8 @@ def test_missing_dataset_fails_with_one_message(tmp_path):
     assert 'data/coco/train2017/' in result.stderr
     assert '--data-root /path/to/dataset' in result.stderr
     assert '--cfg-options train_dataloader.dataset.data_root=' in result.stderr
-    assert 'val_evaluator.ann_file=/path/to/dataset/annotations/instances_val2017.json' \
-        in result.stderr
+    assert ('val_evaluator.ann_file=/path/to/dataset/annotations/'
+            'instances_val2017.json' in result.stderr)
     assert not (tmp_path / 'work_dirs').exists()
 
 
@@ -248,7 +250,8 @@ def test_neck_mismatch_names_both_lists(coco_root, capsys, tool_main):
 
 
 def test_head_mismatch_without_neck():
-    """Segmentors without a neck: the decode/auxiliary heads read backbone maps."""
+    """Segmentors without a neck: the decode/auxiliary heads read backbone
+    maps."""
     cfg = Config(
         dict(
             default_scope='mmseg',
@@ -261,5 +264,6 @@ def test_head_mismatch_without_neck():
     with pytest.raises(ToolError) as error:
         check_neck_channels(cfg)
     message = str(error.value)
-    assert 'model.auxiliary_head.in_channels' in message and '(should be 256)' in message
+    assert ('model.auxiliary_head.in_channels' in message
+            and '(should be 256)' in message)
     assert 'model.decode_head' not in message  # that one fits

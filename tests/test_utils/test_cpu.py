@@ -7,10 +7,10 @@ from mmconvmlp.utils import cpu
 
 
 def _probe(env):
-    code = (
-        'from mmconvmlp.utils.cpu import cpu_capability, has_native_bf16, cpu_info;'
-        'i = cpu_info(); print(cpu_capability(), has_native_bf16(), i["torch_isa"], '
-        'i["native_bf16"], i["aten_cpu_capability"])')
+    code = ('from mmconvmlp.utils.cpu import cpu_capability, has_native_bf16, '
+            'cpu_info;'
+            'i = cpu_info(); print(cpu_capability(), has_native_bf16(), '
+            'i["torch_isa"], i["native_bf16"], i["aten_cpu_capability"])')
     out = subprocess.run([sys.executable, '-c', code],
                          env=env,
                          capture_output=True,
@@ -21,8 +21,8 @@ def _probe(env):
 
 
 def test_avx2_kernels_mean_no_native_bf16():
-    """The variables that restrict torch to AVX2 kernels make any x86-64 CPU answer
-    as an AVX2-only one: bfloat16 is then not native."""
+    """The variables that restrict torch to AVX2 kernels make any x86-64 CPU
+    answer as an AVX2-only one: bfloat16 is then not native."""
     env = dict(
         os.environ, ONEDNN_MAX_CPU_ISA='AVX2', ATEN_CPU_CAPABILITY='avx2')
     assert _probe(env) == ['AVX2', 'False', 'AVX2', 'False', 'avx2']

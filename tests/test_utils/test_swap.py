@@ -12,8 +12,8 @@ from mmconvmlp.utils import (IMAGENET_CHECKPOINTS, check_neck_channels,
 
 
 def stock_config(package, path):
-    """A config shipped in ``<package>/.mim/configs`` (``Config.fromfile`` does not
-    resolve the ``mmdet::`` prefix for the top-level file)."""
+    """A config shipped in ``<package>/.mim/configs`` (``Config.fromfile`` does
+    not resolve the ``mmdet::`` prefix for the top-level file)."""
     module = __import__(package)
     return Config.fromfile(
         osp.join(osp.dirname(module.__file__), '.mim', 'configs', path))
@@ -43,7 +43,8 @@ def test_swap_into_mmdet_config(name):
     assert cfg.model.backbone == dict(
         type='mmconvmlp.ConvMLP', arch='s', init_cfg=None)
     assert cfg.model.neck.in_channels == [64, 128, 256, 512]
-    assert cfg.model.data_preprocessor.bgr_to_rgb  # ImageNet RGB statistics, also for caffe
+    # ImageNet RGB statistics, also for caffe
+    assert cfg.model.data_preprocessor.bgr_to_rgb
     assert 'mmconvmlp' in cfg.custom_imports['imports']
     check_neck_channels(cfg)  # what tools/train.py checks before training
 
@@ -100,10 +101,13 @@ def test_readme_recipe(tmp_path):
     config = tmp_path / 'faster-rcnn_convmlp_s_fpn_1x_coco.py'
     config.write_text(
         "_base_ = ['mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py']\n"
-        "custom_imports = dict(imports=['mmconvmlp'], allow_failed_imports=False)\n"
+        "custom_imports = dict(imports=['mmconvmlp'], "
+        "allow_failed_imports=False)\n"
         'model = dict(\n'
-        "    backbone=dict(_delete_=True, type='mmconvmlp.ConvMLP', arch='s',\n"
-        "                  init_cfg=dict(type='Pretrained', checkpoint='https://shi-labs.com/"
+        "    backbone=dict(_delete_=True, type='mmconvmlp.ConvMLP', "
+        "arch='s',\n"
+        "                  init_cfg=dict(type='Pretrained', "
+        "checkpoint='https://shi-labs.com/"
         "projects/convmlp/checkpoints/convmlp_s_imagenet.pth')),\n"
         '    neck=dict(in_channels=[64, 128, 256, 512]))\n')
     cfg = Config.fromfile(str(config))

@@ -2,8 +2,9 @@
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
 """Write the demo datasets in the layouts of COCO 2017 and ADE20K.
 
-    python tools/misc/make_demo_data.py [--out data/demo] [--dataset coco|ade20k|all]
-        [--num-train 100] [--num-val 25] [--image-size 320] [--seed 0]
+    python tools/misc/make_demo_data.py [--out data/demo]
+        [--dataset coco|ade20k|all] [--num-train 100] [--num-val 25]
+        [--image-size 320] [--seed 0]
 
 The demo configs in configs/demo/ read ``data/demo/coco/`` and
 ``data/demo/ade/ADEChallengeData2016/``. See :mod:`mmconvmlp.testing.data`.
@@ -61,19 +62,18 @@ def main(argv=None) -> int:
         if args.dataset in ('coco', 'all'):
             start, root = time.time(), osp.join(args.out, 'coco')
             counts = generate_coco(root, **kwargs)
-            print(
-                f'COCO layout in {root}: {counts["train2017"]} train images '
-                f'({counts["train2017_objects"]} objects), {counts["val2017"]} val '
-                f'images ({counts["val2017_objects"]} objects) [{time.time() - start:.1f} s]'
-            )
+            print(f'COCO layout in {root}: {counts["train2017"]} train images '
+                  f'({counts["train2017_objects"]} objects), '
+                  f'{counts["val2017"]} val images '
+                  f'({counts["val2017_objects"]} objects) '
+                  f'[{time.time() - start:.1f} s]')
         if args.dataset in ('ade20k', 'all'):
             start, root = time.time(), osp.join(args.out, 'ade',
                                                 'ADEChallengeData2016')
             counts = generate_ade20k(root, **kwargs)
-            print(
-                f'ADE20K layout in {root}: {counts["training"]} training and '
-                f'{counts["validation"]} validation images [{time.time() - start:.1f} s]'
-            )
+            print(f'ADE20K layout in {root}: {counts["training"]} training '
+                  f'and {counts["validation"]} validation images '
+                  f'[{time.time() - start:.1f} s]')
     except (ValueError, RuntimeError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 1

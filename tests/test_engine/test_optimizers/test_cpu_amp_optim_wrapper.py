@@ -35,9 +35,9 @@ def _step(wrapper, model):
 
 @pytest.mark.parametrize('native', [True, False], ids=['native', 'emulated'])
 def test_bfloat16_only_where_native(monkeypatch, native):
-    """With native bfloat16 the forward pass runs in bfloat16 and an INFO line says
-    so; without it (an AVX2-only CPU) it runs in float32 after one WARNING that
-    names the expected slowdown and the switch that forces autocast."""
+    """With native bfloat16 the forward pass runs in bfloat16 and an INFO line
+    says so; without it (an AVX2-only CPU) it runs in float32 after one WARNING
+    that names the expected slowdown and the switch that forces autocast."""
     monkeypatch.setattr(cpu_amp_optim_wrapper, 'has_native_bf16',
                         lambda: native)
     model = _Recorder()
@@ -87,9 +87,9 @@ def test_only_bfloat16_is_accepted():
 
 
 def test_two_stage_step_autocasts_backbone_and_neck_only(repo_root):
-    """Mask R-CNN under CPU AMP: backbone and neck in bfloat16, the heads (MMCV's
-    float32-only nms/RoIAlign) in float32; the step trains. (Emulated bfloat16 is
-    allowed, so the step is the same on every CPU.)"""
+    """Mask R-CNN under CPU AMP: backbone and neck in bfloat16, the heads
+    (MMCV's float32-only nms/RoIAlign) in float32; the step trains. (Emulated
+    bfloat16 is allowed, so the step is the same on every CPU.)"""
     cfg = Config.fromfile(
         osp.join(repo_root, 'configs', 'maskrcnn_convmlp_s_coco.py'))
     cfg.model.backbone.init_cfg = None

@@ -1,5 +1,5 @@
-"""ConvMLP backbone: presets, shapes, equality with the original function, training
-behaviour."""
+"""ConvMLP backbone: presets, shapes, equality with the original function,
+training behaviour."""
 import copy
 import math
 
@@ -119,7 +119,8 @@ def test_bad_input(shape):
 
 @pytest.mark.parametrize('arch', ['s', 'm', 'l'])
 def test_same_function_as_original(arch):
-    """Same weights, eval mode: every output equals the independent reference."""
+    """Same weights, eval mode: every output equals the independent
+    reference."""
     ref = ReferenceConvMLP(arch).randomize(seed=1).eval()
     model = _load_reference(ConvMLP(arch), ref).eval()
     x = torch.randn(2, 3, 97, 130)
@@ -130,14 +131,15 @@ def test_same_function_as_original(arch):
         torch.testing.assert_close(g, e, rtol=1e-4, atol=1e-4)
 
 
-# conv_min_pixels: 0 sends every channel MLP through the 1x1 convolution, 10**9 none;
-# 1024 splits a 260x300 image (MLP stage 0 has 33x38 = 1254 pixels, the later ones
-# fewer) between both routes.
+# conv_min_pixels: 0 sends every channel MLP through the 1x1 convolution,
+# 10**9 none; 1024 splits a 260x300 image (MLP stage 0 has 33x38 = 1254 pixels,
+# the later ones fewer) between both routes.
 @pytest.mark.parametrize('conv_min_pixels', [0, 1024, 10**9])
 @pytest.mark.parametrize('grad', [False, True], ids=['no_grad', 'grad'])
 def test_fast_paths_same_function_as_original(grad, conv_min_pixels):
     """Folded eval BatchNorms, both ChannelMLP routes, in-place (no_grad) and
-    out-of-place (grad) residuals: all compute the reference's function in fp32."""
+    out-of-place (grad) residuals: all compute the reference's function in
+    fp32."""
     ref = ReferenceConvMLP('s').randomize(seed=2).eval()
     model = _load_reference(
         ConvMLP('s', conv_min_pixels=conv_min_pixels), ref).eval()
@@ -150,8 +152,9 @@ def test_fast_paths_same_function_as_original(grad, conv_min_pixels):
 
 
 def test_bf16_autocast_outputs_close_to_fp32():
-    """bf16 autocast on both ChannelMLP routes (260x300: stage 0 takes the 1x1-conv
-    route): every map keeps a cosine similarity >= 0.999 to the fp32 one."""
+    """bf16 autocast on both ChannelMLP routes (260x300: stage 0 takes the
+    1x1-conv route): every map keeps a cosine similarity >= 0.999 to the fp32
+    one."""
     model = ConvMLP('s').eval()
     x = torch.randn(1, 3, 260, 300)
     with torch.no_grad():
@@ -170,9 +173,10 @@ def test_training_gradients_equal_original(norm_eval):
     """Training mode (batch-statistics BatchNorm, or folded eval BatchNorm with
     norm_eval): the input and every parameter get the reference's gradients.
 
-    In float64: this random network's fp32 gradients vary by ~0.2% with the summation
-    order of any implementation (the batch-statistics BatchNorms amplify rounding), so
-    fp32 cannot tell a wrong gradient from rounding; float64 agrees to 1e-7.
+    In float64: this random network's fp32 gradients vary by ~0.2% with the
+    summation order of any implementation (the batch-statistics BatchNorms
+    amplify rounding), so fp32 cannot tell a wrong gradient from rounding;
+    float64 agrees to 1e-7.
     """
     ref = ReferenceConvMLP('s').randomize(seed=3).double().train()
     model = ConvMLP('s', drop_path_rate=0., norm_eval=norm_eval)
@@ -239,9 +243,9 @@ def test_channel_mlp_conv_route_at_any_thread_count(threads):
 
 @pytest.mark.parametrize('kernel, threads', [(3, None), (1, 1), (1, 2)])
 def test_eval_batchnorm_is_folded_into_the_conv(kernel, threads):
-    """In eval mode the BatchNorm module is not run (folded into the conv); the result
-    equals conv -> BN -> ReLU (a 1x1 conv on one thread runs dilated). In training
-    mode it runs on batch statistics."""
+    """In eval mode the BatchNorm module is not run (folded into the conv); the
+    result equals conv -> BN -> ReLU (a 1x1 conv on one thread runs dilated).
+    In training mode it runs on batch statistics."""
     before = torch.get_num_threads()
     torch.set_num_threads(threads or before)
     try:
@@ -269,8 +273,9 @@ def _check_folded_batchnorm(layer):
     assert calls == [1]
 
 
-# Static shapes: torch 2.13's inductor fails to lower convolutions over symbolic sizes
-# (ValueRangeError, pytorch/pytorch#188422), for this backbone as for others.
+# Static shapes: torch 2.13's inductor fails to lower convolutions over
+# symbolic sizes (ValueRangeError, pytorch/pytorch#188422), for this backbone
+# as for others.
 def test_jit_trace_and_torch_compile_match_eager():
     model = ConvMLP('s').eval()
     x, x2 = torch.randn(1, 3, 96, 128), torch.randn(1, 3, 96, 128)
@@ -286,8 +291,8 @@ def test_jit_trace_and_torch_compile_match_eager():
 
 @pytest.mark.slow
 def test_torch_compile_training_gradients_match_eager():
-    """A compiled training step gives the eager gradients (float64, for the reason in
-    test_training_gradients_equal_original)."""
+    """A compiled training step gives the eager gradients (float64, for the
+    reason in test_training_gradients_equal_original)."""
     eager = ConvMLP('s', drop_path_rate=0.).double().train()
     compiled = copy.deepcopy(eager)
     x = torch.randn(2, 3, 64, 96, dtype=torch.float64)
@@ -415,9 +420,10 @@ def test_default_init_scheme():
 
 
 def test_outputs_are_contiguous_nchw_for_mmcv_ops():
-    """MMCV's CPU RoIAlign reads its input as NCHW memory: a channels-last map would
-    give wrong RoI features (Mask R-CNN then fails to learn). The backbone hands out
-    contiguous NCHW maps, and RoIAlign on them equals RoIAlign on an NCHW copy."""
+    """MMCV's CPU RoIAlign reads its input as NCHW memory: a channels-last map
+    would give wrong RoI features (Mask R-CNN then fails to learn). The
+    backbone hands out contiguous NCHW maps, and RoIAlign on them equals
+    RoIAlign on an NCHW copy."""
     from mmcv.ops import RoIAlign
     model = ConvMLP(arch='s').eval()
     with torch.no_grad():

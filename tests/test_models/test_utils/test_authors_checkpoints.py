@@ -88,7 +88,8 @@ def test_torch_load_state_dict_strict_takes_authors_keys():
     model.load_state_dict(state_dict, strict=True)
     assert torch.equal(model.backbone.stem[0].conv.weight,
                        reference.tokenizer.block[0].weight)
-    assert 'backbone.head.weight' in state_dict  # the caller's dict is untouched
+    # the caller's dict is untouched
+    assert 'backbone.head.weight' in state_dict
 
 
 # ------------------------------------------------------------ reports

@@ -35,7 +35,8 @@ def test_load_released_imagenet_layout(tmp_path, arch):
     torch.save(ref.state_dict(), tmp_path / 'convmlp_imagenet.pth')
     model = _pretrained(arch, tmp_path / 'convmlp_imagenet.pth')
     converted = convert_convmlp_checkpoint(ref.state_dict())
-    # Every parameter and buffer comes from the file; the classifier is ignored.
+    # Every parameter and buffer comes from the file; the classifier is
+    # ignored.
     assert set(converted) == set(model.state_dict())
     for k, v in model.state_dict().items():
         assert torch.equal(v, converted[k]), k
@@ -44,7 +45,8 @@ def test_load_released_imagenet_layout(tmp_path, arch):
 
 @pytest.mark.parametrize('wrap', ['state_dict', 'model', 'ddp'])
 def test_load_detection_layout(tmp_path, wrap):
-    """mmdet 2.x / mmseg 0.x files: wrapped, ``backbone.`` prefix, neck/head keys."""
+    """mmdet 2.x / mmseg 0.x files: wrapped, ``backbone.`` prefix, neck/head
+    keys."""
     ref = ReferenceConvMLP('s').randomize(seed=4)
     sd = {f'backbone.{k}': v for k, v in ref.state_dict().items()}
     sd['neck.lateral_convs.0.conv.weight'] = torch.zeros(256, 64, 1, 1)
