@@ -126,7 +126,11 @@ def test_retinanet_parity_at_two_sizes(retinanet):
     assert report['ok'], report
     for check in report['checks']:
         (det, ) = check['predictions']
-        assert det['num_ref'] > 10 and det['matched'] == det['num_ref']
+        # Random heads give nearly tied scores: a box at the top-k cut may
+        # swap with its neighbour when the kernels round differently (AVX2
+        # against AVX-512), which verify_export allows for 1 % of the boxes.
+        assert det['num_ref'] > 10
+        assert det['num_ref'] - det['matched'] <= det['num_ref'] // 100
 
 
 def test_semantic_fpn_parity_at_two_sizes(semantic_fpn):
