@@ -2,9 +2,9 @@
 tools, safe checkpoint loading, putting ConvMLP into other configs."""
 from .checks import (ToolError, check_datasets, check_file, check_neck_channels,
                      is_remote)
-from .config import (add_cfg_options, add_common_args, build_model, check_out_path,
-                     codebase_of, dataset_meta_of, enable_visualization,
-                     load_config, set_data_root)
+from .config import (add_cfg_options, add_common_args, build_model,
+                     check_out_path, codebase_of, dataset_meta_of,
+                     enable_visualization, load_config, set_data_root)
 from .cpu import cpu_capability, cpu_info, describe_cpu, has_native_bf16
 from .resume import (AtomicLocalBackend, find_resume_checkpoint,
                      register_atomic_backend, setup_resume)
@@ -19,7 +19,8 @@ from .swap import IMAGENET_CHECKPOINTS, convmlp_out_channels, swap_backbone
 
 __all__ = [
     'ToolError', 'check_datasets', 'check_file', 'check_neck_channels', 'is_remote',
-    'add_cfg_options', 'add_common_args', 'build_model', 'check_out_path', 'codebase_of',
+    'add_cfg_options', 'add_common_args', 'build_model', 'check_out_path',
+    'codebase_of',
     'dataset_meta_of', 'enable_visualization',
     'load_config', 'set_data_root', 'cpu_capability', 'cpu_info',
     'describe_cpu', 'has_native_bf16',
