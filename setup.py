@@ -1,6 +1,6 @@
-"""mmconvmlp: the ConvMLP backbone for OpenMMLab (MMEngine, MMDetection, MMSegmentation)."""
+"""mmconvmlp: the ConvMLP backbone for OpenMMLab (MMEngine, MMDetection,
+MMSegmentation)."""
 import os.path as osp
-
 from setuptools import find_packages, setup
 
 
@@ -14,14 +14,17 @@ def get_version():
 setup(
     name='mmconvmlp',
     version=get_version(),
-    description='ConvMLP backbone (Li et al. 2021) for MMDetection and MMSegmentation',
-    long_description=open('README.md').read() if osp.exists('README.md') else '',
+    description=
+    'ConvMLP backbone (Li et al. 2021) for MMDetection and MMSegmentation',
+    long_description=open('README.md').read()
+    if osp.exists('README.md') else '',
     long_description_content_type='text/markdown',
     license='MIT',
     packages=find_packages(include=['mmconvmlp', 'mmconvmlp.*']),
     python_requires='>=3.8',
-    # mmcv is not listed with a plain pin on purpose: its PyPI release is a source
-    # archive that must be built against the installed torch (see README).
+    # mmcv is not listed with a plain pin on purpose: its PyPI release is a
+    # source archive that must be built against the installed torch (see
+    # README).
     install_requires=[
         'torch>=1.13',
         'mmengine>=0.10.0,<1.0.0',
@@ -39,7 +42,9 @@ setup(
         # OpenVINO (59 MB): only the benchmark's runtimes section uses it.
         'openvino': ['openvino>=2024.0'],
         'tests': ['pytest'],
-        'all': ['mmdet>=3.0.0,<3.4.0', 'mmsegmentation>=1.0.0,<1.3.0', 'ftfy', 'regex',
-                'pycocotools', 'scikit-image', 'matplotlib', 'pytest'],
+        'all': [
+            'mmdet>=3.0.0,<3.4.0', 'mmsegmentation>=1.0.0,<1.3.0', 'ftfy',
+            'regex', 'pycocotools', 'scikit-image', 'matplotlib', 'pytest'
+        ],
     },
 )

@@ -1,9 +1,11 @@
-# Semantic FPN with a ConvMLP-L backbone on ADE20K. Paper: 46.3 M parameters, 40.0 mIoU.
+# Semantic FPN with a ConvMLP-L backbone on ADE20K. Paper: 46.3 M parameters,
+# 40.0 mIoU.
 _base_ = ['./fpn_convmlp_s_ade20k.py']
 
 model = dict(
     backbone=dict(
         arch='l',
-        init_cfg=dict(checkpoint='https://shi-labs.com/projects/convmlp/checkpoints/'
-                      'convmlp_l_imagenet.pth')),
+        init_cfg=dict(
+            checkpoint='https://shi-labs.com/projects/convmlp/checkpoints/'
+            'convmlp_l_imagenet.pth')),
     neck=dict(in_channels=[96, 192, 384, 768]))

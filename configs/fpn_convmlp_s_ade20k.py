@@ -1,6 +1,6 @@
-# Semantic FPN with a ConvMLP-S backbone on ADE20K, the recipe of the ConvMLP paper
-# (arXiv:2109.04454, Table 4): 512x512 crops, AdamW lr 2e-4, wd 1e-4, poly schedule
-# (power 0.9, min 0), 40k iterations, 8 GPUs x 4 images.
+# Semantic FPN with a ConvMLP-S backbone on ADE20K, the recipe of the ConvMLP
+# paper (arXiv:2109.04454, Table 4): 512x512 crops, AdamW lr 2e-4, wd 1e-4,
+# poly schedule (power 0.9, min 0), 40k iterations, 8 GPUs x 4 images.
 # Paper: 12.8 M parameters, 35.8 mIoU on the validation set.
 _base_ = [
     'mmseg::_base_/models/fpn_r50.py',
@@ -13,7 +13,8 @@ custom_imports = dict(imports=['mmconvmlp'], allow_failed_imports=False)
 crop_size = (512, 512)
 model = dict(
     data_preprocessor=dict(size=crop_size),
-    pretrained=None,  # the base's ResNet checkpoint; ConvMLP loads through init_cfg
+    pretrained=
+    None,  # the base's ResNet checkpoint; ConvMLP loads through init_cfg
     backbone=dict(
         _delete_=True,  # drop ResNetV1c's depth/dilations/... from the base
         type='mmconvmlp.ConvMLP',
@@ -24,13 +25,20 @@ model = dict(
             checkpoint='https://shi-labs.com/projects/convmlp/checkpoints/'
             'convmlp_s_imagenet.pth')),
     neck=dict(in_channels=[64, 128, 256, 512]),
-    # The heads keep the base's SyncBN (MMEngine's runner turns it into BN when the
-    # run is not distributed).
+    # The heads keep the base's SyncBN (MMEngine's runner turns it into BN when
+    # the run is not distributed).
     decode_head=dict(num_classes=150))
 
 optim_wrapper = dict(
-    optimizer=dict(_delete_=True, type='AdamW', lr=0.0002, weight_decay=0.0001))
+    optimizer=dict(
+        _delete_=True, type='AdamW', lr=0.0002, weight_decay=0.0001))
 param_scheduler = [
-    dict(type='PolyLR', power=0.9, eta_min=0.0, begin=0, end=40000, by_epoch=False)
+    dict(
+        type='PolyLR',
+        power=0.9,
+        eta_min=0.0,
+        begin=0,
+        end=40000,
+        by_epoch=False)
 ]
 train_dataloader = dict(batch_size=4)

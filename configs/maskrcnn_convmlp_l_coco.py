@@ -5,6 +5,7 @@ _base_ = ['./maskrcnn_convmlp_s_coco.py']
 model = dict(
     backbone=dict(
         arch='l',
-        init_cfg=dict(checkpoint='https://shi-labs.com/projects/convmlp/checkpoints/'
-                      'convmlp_l_imagenet.pth')),
+        init_cfg=dict(
+            checkpoint='https://shi-labs.com/projects/convmlp/checkpoints/'
+            'convmlp_l_imagenet.pth')),
     neck=dict(in_channels=[96, 192, 384, 768]))

@@ -5,5 +5,6 @@ _base_ = ['./maskrcnn_convmlp_s_coco.py']
 model = dict(
     backbone=dict(
         arch='m',
-        init_cfg=dict(checkpoint='https://shi-labs.com/projects/convmlp/checkpoints/'
-                      'convmlp_m_imagenet.pth')))
+        init_cfg=dict(
+            checkpoint='https://shi-labs.com/projects/convmlp/checkpoints/'
+            'convmlp_m_imagenet.pth')))

@@ -1,9 +1,11 @@
-# RetinaNet with a ConvMLP-L backbone on COCO. Paper: 52.9 M parameters, 40.2 box AP.
+# RetinaNet with a ConvMLP-L backbone on COCO. Paper: 52.9 M parameters, 40.2
+# box AP.
 _base_ = ['./retinanet_convmlp_s_coco.py']
 
 model = dict(
     backbone=dict(
         arch='l',
-        init_cfg=dict(checkpoint='https://shi-labs.com/projects/convmlp/checkpoints/'
-                      'convmlp_l_imagenet.pth')),
+        init_cfg=dict(
+            checkpoint='https://shi-labs.com/projects/convmlp/checkpoints/'
+            'convmlp_l_imagenet.pth')),
     neck=dict(in_channels=[96, 192, 384, 768]))

@@ -1,8 +1,10 @@
-# RetinaNet with a ConvMLP-M backbone on COCO. Paper: 27.1 M parameters, 39.4 box AP.
+# RetinaNet with a ConvMLP-M backbone on COCO. Paper: 27.1 M parameters, 39.4
+# box AP.
 _base_ = ['./retinanet_convmlp_s_coco.py']
 
 model = dict(
     backbone=dict(
         arch='m',
-        init_cfg=dict(checkpoint='https://shi-labs.com/projects/convmlp/checkpoints/'
-                      'convmlp_m_imagenet.pth')))
+        init_cfg=dict(
+            checkpoint='https://shi-labs.com/projects/convmlp/checkpoints/'
+            'convmlp_m_imagenet.pth')))

@@ -1,5 +1,6 @@
 # RetinaNet with a ConvMLP-S backbone on COCO, the recipe of the ConvMLP paper
-# (arXiv:2109.04454, Table 3): 1x schedule, AdamW lr 1e-4, wd 1e-4, 8 GPUs x 2 images.
+# (arXiv:2109.04454, Table 3): 1x schedule, AdamW lr 1e-4, wd 1e-4, 8 GPUs x 2
+# images.
 # Paper: 18.7 M parameters, 37.2 box AP on val2017.
 _base_ = [
     'mmdet::_base_/models/retinanet_r50_fpn.py',
@@ -11,7 +12,8 @@ custom_imports = dict(imports=['mmconvmlp'], allow_failed_imports=False)
 
 model = dict(
     backbone=dict(
-        _delete_=True,  # drop ResNet's depth/style/frozen_stages/... from the base
+        _delete_=
+        True,  # drop ResNet's depth/style/frozen_stages/... from the base
         type='mmconvmlp.ConvMLP',
         arch='s',
         out_indices=(0, 1, 2, 3),
@@ -19,11 +21,14 @@ model = dict(
             type='Pretrained',
             checkpoint='https://shi-labs.com/projects/convmlp/checkpoints/'
             'convmlp_s_imagenet.pth')),
-    # All four maps (strides 4-32) go in; RetinaNet's FPN starts at level 1 (stride 8).
+    # All four maps (strides 4-32) go in; RetinaNet's FPN starts at level 1
+    # (stride 8).
     neck=dict(in_channels=[64, 128, 256, 512]))
 
-# AdamW replaces the base's SGD (whose momentum AdamW does not take). The 1x schedule
-# of the base (12 epochs, steps at 8 and 11, 500-iteration linear warm-up) is the paper's.
+# AdamW replaces the base's SGD (whose momentum AdamW does not take). The 1x
+# schedule of the base (12 epochs, steps at 8 and 11, 500-iteration linear
+# warm-up) is the paper's.
 optim_wrapper = dict(
-    optimizer=dict(_delete_=True, type='AdamW', lr=0.0001, weight_decay=0.0001))
+    optimizer=dict(
+        _delete_=True, type='AdamW', lr=0.0001, weight_decay=0.0001))
 train_dataloader = dict(batch_size=2)

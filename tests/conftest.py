@@ -12,15 +12,18 @@ os.environ.setdefault('OMP_NUM_THREADS', '2')
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
+
 @pytest.fixture(autouse=True)
 def _seed():
     import torch
     torch.manual_seed(0)
 
+
 @pytest.fixture(scope='session')
 def repo_root() -> str:
     """The repository's root folder (configs/ and tools/ are below it)."""
     return REPO
+
 
 @pytest.fixture(scope='session')
 def coco_root(tmp_path_factory) -> str:
@@ -31,16 +34,18 @@ def coco_root(tmp_path_factory) -> str:
 
 @pytest.fixture(scope='session')
 def ade_root(tmp_path_factory) -> str:
-    """A tiny dataset in the ADEChallengeData2016 layout (4 train, 2 val images)."""
+    """A tiny dataset in the ADEChallengeData2016 layout (4 train, 2 val
+    images)."""
     from mmconvmlp.testing.data import generate_tiny_ade20k
-    return generate_tiny_ade20k(str(tmp_path_factory.mktemp('data') / 'ADEChallengeData2016'))
+    return generate_tiny_ade20k(
+        str(tmp_path_factory.mktemp('data') / 'ADEChallengeData2016'))
 
 
 @pytest.fixture(scope='session')
 def tool_main():
-    """``tool_main(name, argv)`` runs ``tools/<name>.py``'s ``main`` in this process,
-    as its ``__main__`` block does, and returns the exit status. ``name`` may
-    name a subfolder: ``'analysis_tools/get_flops'``."""
+    """``tool_main(name, argv)`` runs ``tools/<name>.py``'s ``main`` in this
+    process, as its ``__main__`` block does, and returns the exit status.
+    ``name`` may name a subfolder: ``'analysis_tools/get_flops'``."""
     from mmconvmlp.utils import run_tool
     modules = {}
 
@@ -51,7 +56,8 @@ def tool_main():
         for logger in MMLogger._instance_dict.values():
             for handler in logger.handlers:
                 if type(handler) is logging.StreamHandler:
-                    handler.stream = sys.stdout  # setStream would flush the closed one
+                    # setStream would flush the closed one
+                    handler.stream = sys.stdout
         if name not in modules:
             path = osp.join(REPO, 'tools', f'{name}.py')
             module_name = '_tool_' + name.replace('/', '_')
@@ -63,10 +69,12 @@ def tool_main():
 
     return run
 
+
 @pytest.fixture(scope='session')
 def _pristine_tiny_coco(tmp_path_factory):
     from mmconvmlp.testing.data import generate_tiny_coco
     return generate_tiny_coco(str(tmp_path_factory.mktemp('data') / 'coco'))
+
 
 @pytest.fixture
 def tiny_coco(_pristine_tiny_coco, tmp_path):

@@ -1,10 +1,11 @@
 #!/usr/bin/env python
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
-"""Train a detector (MMDetection config) or a segmentor (MMSegmentation config).
+"""Train a detector (MMDetection config) or a segmentor (MMSegmentation
+config).
 
     python tools/train.py configs/retinanet_convmlp_s_coco.py [--work-dir DIR]
-        [--resume [CKPT]] [--amp] [--data-root DIR] [--cfg-options KEY=VALUE ...]
-        [--launcher {none,pytorch,slurm,mpi}]
+        [--resume [CKPT]] [--amp] [--data-root DIR]
+        [--cfg-options KEY=VALUE ...] [--launcher {none,pytorch,slurm,mpi}]
 
 The config's ``default_scope`` decides between MMDetection and MMSegmentation;
 see :mod:`mmconvmlp.utils.setup_env` for what the tool adds to the stock ones.
@@ -21,9 +22,9 @@ warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 # Runs from a clone without installing the package, too.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmconvmlp.datasets import check_data  # noqa: E402
-from mmconvmlp.utils import (add_common_args, build_runner,  # noqa: E402
-                             check_datasets, check_file, check_load_from_pin,
+from mmconvmlp.datasets import check_data
+from mmconvmlp.utils import (add_common_args, build_runner, check_datasets,
+                             check_file, check_load_from_pin,
                              check_neck_channels, load_config,
                              register_safe_globals, run_tool,
                              set_checkpoint_check, setup_amp, setup_launcher,
@@ -34,13 +35,20 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Train a detector (MMDetection config) or a segmentor '
         '(MMSegmentation config).')
-    parser.add_argument('config', help='config file, e.g. configs/retinanet_convmlp_s_coco.py')
-    add_common_args(parser)
-    parser.add_argument('--amp', action='store_true', help='mixed precision: fp16 with '
-                        'dynamic loss scaling on a GPU, bfloat16 autocast on a CPU that '
-                        'computes bfloat16 natively (float32 with a warning otherwise)')
     parser.add_argument(
-        '--resume', nargs='?', type=str, const='auto',
+        'config', help='config file, e.g. configs/retinanet_convmlp_s_coco.py')
+    add_common_args(parser)
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='mixed precision: fp16 with '
+        'dynamic loss scaling on a GPU, bfloat16 autocast on a CPU that '
+        'computes bfloat16 natively (float32 with a warning otherwise)')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
         help='resume from this checkpoint, or (no value) from the newest '
         'complete checkpoint in the work directory; with none there, train '
         'from the beginning (with a warning)')
@@ -64,8 +72,8 @@ def main(argv: Optional[List[str]] = None):
     """
     args = parse_args(argv)
     register_safe_globals()
-    cfg = load_config(args.config, args.cfg_options, args.work_dir, args.data_root,
-                      args.launcher)
+    cfg = load_config(args.config, args.cfg_options, args.work_dir,
+                      args.data_root, args.launcher)
     check_datasets(cfg, 'train', args.config)
     check_data(cfg, 'train', args.config)
     check_neck_channels(cfg)

@@ -1,8 +1,9 @@
-# Semantic FPN-ConvMLP-S on the demo dataset (tools/misc/make_demo_data.py): the paper
-# config with only what a short CPU run needs changed: data root and classes, image
-# scale, schedule, and no ImageNet checkpoint download (the backbone trains from
-# scratch). The label maps use ADE20K's values; the four classes are a subset of
-# ADE20K's 150 (the photograph behind the objects is 'wall').
+# Semantic FPN-ConvMLP-S on the demo dataset (tools/misc/make_demo_data.py):
+# the paper config with only what a short CPU run needs changed: data root and
+# classes, image scale, schedule, and no ImageNet checkpoint download (the
+# backbone trains from scratch). The label maps use ADE20K's values; the four
+# classes are a subset of ADE20K's 150 (the photograph behind the objects is
+# 'wall').
 _base_ = ['../fpn_convmlp_s_ade20k.py']
 
 data_root = 'data/demo/ade/ADEChallengeData2016'
@@ -19,7 +20,11 @@ model = dict(
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', reduce_zero_label=True),
-    dict(type='RandomResize', scale=image_scale, ratio_range=(0.75, 1.5), keep_ratio=True),
+    dict(
+        type='RandomResize',
+        scale=image_scale,
+        ratio_range=(0.75, 1.5),
+        keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PhotoMetricDistortion'),
@@ -31,23 +36,35 @@ test_pipeline = [
     dict(type='LoadAnnotations', reduce_zero_label=True),
     dict(type='PackSegInputs'),
 ]
-# Loading a 320-pixel JPEG takes milliseconds: worker processes would only compete
-# with training for the CPU.
+# Loading a 320-pixel JPEG takes milliseconds: worker processes would only
+# compete with training for the CPU.
 train_dataloader = dict(
-    batch_size=4, num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=data_root, metainfo=metainfo, pipeline=train_pipeline))
+    batch_size=4,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(
+        data_root=data_root, metainfo=metainfo, pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=1, num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=data_root, metainfo=metainfo, pipeline=test_pipeline))
+    batch_size=1,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(
+        data_root=data_root, metainfo=metainfo, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-# From scratch: a higher learning rate than the paper's fine-tuning one, a short
-# warm-up, then the paper's poly decay.
+# From scratch: a higher learning rate than the paper's fine-tuning one, a
+# short warm-up, then the paper's poly decay.
 train_cfg = dict(max_iters=num_iters, val_interval=num_iters)
 optim_wrapper = dict(optimizer=dict(lr=5e-4))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=30),
-    dict(type='PolyLR', power=0.9, eta_min=0.0, begin=30, end=num_iters, by_epoch=False),
+    dict(
+        type='PolyLR',
+        power=0.9,
+        eta_min=0.0,
+        begin=30,
+        end=num_iters,
+        by_epoch=False),
 ]
 # A checkpoint every 50 iterations (about 2 minutes here), the last three
 # kept: a killed run loses at most 50 iterations (tools/train.py --resume).

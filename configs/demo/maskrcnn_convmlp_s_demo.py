@@ -11,30 +11,36 @@ num_epochs = 4  # of 50 iterations (100 images, 2 per step)
 
 model = dict(
     backbone=dict(init_cfg=None),
-    roi_head=dict(bbox_head=dict(num_classes=3),
-                  mask_head=dict(num_classes=3)))
+    roi_head=dict(
+        bbox_head=dict(num_classes=3), mask_head=dict(num_classes=3)))
 
 # The demo_* settings of _base_/coco_demo.py under the paper config's keys,
 # the pipelines loading the instance masks too.
 data_root = _base_.demo_data_root
 train_pipeline = [
     dict(step, with_mask=True) if step.type == 'LoadAnnotations' else step
-    for step in _base_.demo_train_pipeline]
+    for step in _base_.demo_train_pipeline
+]
 test_pipeline = [
     dict(step, with_mask=True) if step.type == 'LoadAnnotations' else step
-    for step in _base_.demo_test_pipeline]
+    for step in _base_.demo_test_pipeline
+]
 train_dataloader = dict(
-    batch_size=2, **_base_.demo_loader,
+    batch_size=2,
+    **_base_.demo_loader,
     dataset=dict(**_base_.demo_dataset, pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=5, **_base_.demo_loader,
+    batch_size=5,
+    **_base_.demo_loader,
     dataset=dict(**_base_.demo_dataset, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = test_evaluator = _base_.demo_val_evaluator
 train_cfg = dict(max_epochs=num_epochs, val_interval=num_epochs)
 optim_wrapper = _base_.demo_optim_wrapper
-param_scheduler = [_base_.demo_warmup,
-                   dict(_base_.demo_cosine, end=num_epochs)]
+param_scheduler = [
+    _base_.demo_warmup,
+    dict(_base_.demo_cosine, end=num_epochs)
+]
 default_hooks = _base_.demo_default_hooks
 auto_scale_lr = _base_.demo_auto_scale_lr
 for __key in [key for key in _base_ if key.startswith('demo_')]:

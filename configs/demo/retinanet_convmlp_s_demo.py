@@ -14,17 +14,21 @@ data_root = _base_.demo_data_root
 train_pipeline = _base_.demo_train_pipeline
 test_pipeline = _base_.demo_test_pipeline
 train_dataloader = dict(
-    batch_size=4, **_base_.demo_loader,
+    batch_size=4,
+    **_base_.demo_loader,
     dataset=dict(**_base_.demo_dataset, pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=5, **_base_.demo_loader,
+    batch_size=5,
+    **_base_.demo_loader,
     dataset=dict(**_base_.demo_dataset, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = test_evaluator = _base_.demo_val_evaluator
 train_cfg = dict(max_epochs=num_epochs, val_interval=num_epochs)
 optim_wrapper = _base_.demo_optim_wrapper
-param_scheduler = [_base_.demo_warmup,
-                   dict(_base_.demo_cosine, end=num_epochs)]
+param_scheduler = [
+    _base_.demo_warmup,
+    dict(_base_.demo_cosine, end=num_epochs)
+]
 default_hooks = _base_.demo_default_hooks
 auto_scale_lr = _base_.demo_auto_scale_lr
 for __key in [key for key in _base_ if key.startswith('demo_')]:

@@ -133,6 +133,7 @@ def _progress(total: int, enabled: bool):
     if not enabled or total == 0:
         return None
     from mmengine.utils import ProgressBar
+
     # sys.stdout as it is now (ProgressBar's default is bound at import).
     return ProgressBar(total, file=sys.stdout)
 

@@ -2,5 +2,7 @@
 from .hooks import CheckpointCheckHook, LossCurveHook, ResumeStateHook
 from .optimizers import CPUAmpOptimWrapper, autocast_submodules
 
-__all__ = ['CheckpointCheckHook', 'LossCurveHook', 'ResumeStateHook', 'CPUAmpOptimWrapper',
-           'autocast_submodules']
+__all__ = [
+    'CheckpointCheckHook', 'LossCurveHook', 'ResumeStateHook',
+    'CPUAmpOptimWrapper', 'autocast_submodules'
+]

@@ -22,11 +22,13 @@ def random_classes(num_classes: int, word: str = 'thing') -> tuple:
     return tuple(f'{word}{i}' for i in range(num_classes))
 
 
-def authors_checkpoint(config: str, seed: int = 0,
-                       classes: Optional[Sequence[str]] = None,
-                       palette: Optional[Sequence] = None,
-                       cfg_options: Optional[dict] = None
-                       ) -> Tuple[dict, 'OrderedDict', object]:
+def authors_checkpoint(
+        config: str,
+        seed: int = 0,
+        classes: Optional[Sequence[str]] = None,
+        palette: Optional[Sequence] = None,
+        cfg_options: Optional[dict] = None
+) -> Tuple[dict, 'OrderedDict', object]:
     """A checkpoint of a config's model in the authors' layout.
 
     Args:
@@ -55,14 +57,14 @@ def authors_checkpoint(config: str, seed: int = 0,
     others = OrderedDict((k, v) for k, v in model.state_dict().items()
                          if not k.startswith('backbone.'))
     reference = ReferenceConvMLP(arch).randomize(seed)
-    state_dict = OrderedDict((f'backbone.{k}', v)
-                             for k, v in reference.state_dict().items())
+    state_dict = OrderedDict(
+        (f'backbone.{k}', v) for k, v in reference.state_dict().items())
     state_dict.update(others)
     if cfg.get('default_scope') == 'mmseg':
         meta = dict(mmseg_version='0.17.0', mmcv_version='1.3.9', iter=160000)
     else:
-        meta = dict(mmdet_version='2.11.0', mmcv_version='1.3.9', epoch=12,
-                    iter=87960)
+        meta = dict(
+            mmdet_version='2.11.0', mmcv_version='1.3.9', epoch=12, iter=87960)
     if classes is not None:
         meta['CLASSES'] = tuple(classes)
     if palette is not None:
@@ -78,8 +80,8 @@ def own_layout(checkpoint: dict) -> dict:
     from mmconvmlp.models.utils import convert_key
     out = copy.copy(checkpoint)
     out['state_dict'] = OrderedDict(
-        (f'backbone.{convert_key(k[len("backbone."):])}' if
-         k.startswith('backbone.') else k, v)
+        (f'backbone.{convert_key(k[len("backbone."):])}' if k.
+         startswith('backbone.') else k, v)
         for k, v in checkpoint['state_dict'].items())
     out.pop('meta', None)
     return out

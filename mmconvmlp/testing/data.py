@@ -47,20 +47,28 @@ from .layouts import write_ade20k_split, write_coco_split
 CLASSES = ('ball', 'box', 'tent')
 #: Semantic classes of the ADE20K demo, in label order: the background first.
 SEG_CLASSES = ('wall', ) + CLASSES
-#: 0-based index of each semantic class in ``ADE20KDataset.METAINFO['classes']``.
+#: 0-based index of each semantic class in
+#: ``ADE20KDataset.METAINFO['classes']``.
 ADE20K_INDEX = {'wall': 0, 'box': 41, 'tent': 114, 'ball': 119}
 #: COCO 2017's category ids in the order of its 80 classes (1..90, gaps kept).
-COCO_CATEGORY_IDS = tuple(i for i in range(1, 91)
-                          if i not in (12, 26, 29, 30, 45, 66, 68, 69, 71, 83))
+COCO_CATEGORY_IDS = tuple(
+    i for i in range(1, 91)
+    if i not in (12, 26, 29, 30, 45, 66, 68, 69, 71, 83))
 #: COCO category of each demo class in :func:`generate_tiny_coco`.
-TINY_COCO_NAMES = {'ball': 'sports ball', 'box': 'suitcase',
-                   'tent': 'umbrella'}
+TINY_COCO_NAMES = {
+    'ball': 'sports ball',
+    'box': 'suitcase',
+    'tent': 'umbrella'
+}
 #: Colour (RGB) that tints each object class.
-_TINTS = np.array([[225, 40, 35], [235, 185, 60], [40, 90, 235]], dtype=np.float32)
+_TINTS = np.array([[225, 40, 35], [235, 185, 60], [40, 90, 235]],
+                  dtype=np.float32)
 
-# Images bundled with scikit-image (the others download, which may be impossible).
-_SKIMAGE_PHOTOS = ('astronaut', 'coffee', 'chelsea', 'rocket', 'camera', 'coins', 'horse',
-                   'hubble_deep_field', 'immunohistochemistry', 'retina')
+# Images bundled with scikit-image (the others download, which may be
+# impossible).
+_SKIMAGE_PHOTOS = ('astronaut', 'coffee', 'chelsea', 'rocket', 'camera',
+                   'coins', 'horse', 'hubble_deep_field',
+                   'immunohistochemistry', 'retina')
 
 
 def _rgb(img: np.ndarray) -> np.ndarray:
@@ -85,14 +93,16 @@ def load_photos() -> List[np.ndarray]:
     try:
         from skimage import data
     except ImportError as e:
-        raise RuntimeError('the demo data is cut from the photographs shipped with '
-                           'scikit-image, which is not installed: pip install scikit-image '
-                           '(or pip install -e ".[demo]")') from e
+        raise RuntimeError(
+            'the demo data is cut from the photographs shipped with '
+            'scikit-image, which is not installed: pip install scikit-image '
+            '(or pip install -e ".[demo]")') from e
     photos = [_rgb(getattr(data, name)()) for name in _SKIMAGE_PHOTOS]
     try:
         import matplotlib.cbook
         from PIL import Image
-        path = matplotlib.cbook.get_sample_data('grace_hopper.jpg', asfileobj=False)
+        path = matplotlib.cbook.get_sample_data(
+            'grace_hopper.jpg', asfileobj=False)
         photos.append(_rgb(Image.open(path).convert('RGB')))
     except (ImportError, OSError, ValueError):
         pass  # optional: the demo works with scikit-image's photos alone
@@ -104,15 +114,17 @@ def load_photos() -> List[np.ndarray]:
     return photos
 
 
-def _crop(rng: np.random.Generator, photo: np.ndarray, size: int) -> np.ndarray:
-    """A random square crop of ``photo`` (at least half its short side), resized
-    to (size, size, 3) float32."""
+def _crop(rng: np.random.Generator, photo: np.ndarray,
+          size: int) -> np.ndarray:
+    """A random square crop of ``photo`` (at least half its short side),
+    resized to (size, size, 3) float32."""
     from PIL import Image
     h, w = photo.shape[:2]
     side = int(rng.integers(min(h, w) // 2, min(h, w) + 1))
-    y, x = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
-    patch = Image.fromarray(photo[y:y + side, x:x + side]).resize((size, size),
-                                                                   Image.BILINEAR)
+    y, x = int(rng.integers(0,
+                            h - side + 1)), int(rng.integers(0, w - side + 1))
+    patch = Image.fromarray(photo[y:y + side, x:x + side]).resize(
+        (size, size), Image.BILINEAR)
     return np.asarray(patch, dtype=np.float32)
 
 
@@ -133,12 +145,13 @@ def _polygon(label: int, x0: float, y0: float, side: float) -> List[float]:
 def _paint(rng, img, label, mask, photos, box):
     """Paint an object of class ``label`` into ``img`` through ``mask``."""
     x, y, w, h = box
-    shade = _crop(rng, photos[int(rng.integers(len(photos)))], img.shape[0]).mean(2) / 255
+    shade = _crop(rng, photos[int(rng.integers(len(photos)))],
+                  img.shape[0]).mean(2) / 255
     if CLASSES[label] == 'ball':
         # A lit sphere: brighter towards the upper left.
         yy, xx = np.mgrid[:img.shape[0], :img.shape[1]].astype(np.float32)
         cx, cy, r = x + 0.35 * w, y + 0.35 * h, max(w, h) / 2
-        dist = np.sqrt((xx - cx) ** 2 + (yy - cy) ** 2) / (1.4 * r)
+        dist = np.sqrt((xx - cx)**2 + (yy - cy)**2) / (1.4 * r)
         shade = 0.8 * np.clip(1 - dist, 0, 1) + 0.2 * shade
     fill = _TINTS[label] * (0.45 + 0.55 * shade[..., None])
     img[mask] = fill[mask]
@@ -164,8 +177,8 @@ def _scene(rng: np.random.Generator, photos: Sequence[np.ndarray], size: int,
             x0 = float(rng.integers(0, size - int(side)))
             y0 = float(rng.integers(0, size - int(side)))
             gap = 6  # pixels between objects, so no object hides another
-            if all(x0 + side + gap <= bx or bx + bs + gap <= x0 or y0 + side + gap <= by
-                   or by + bs + gap <= y0 for bx, by, bs in boxes):
+            if all(x0 + side + gap <= bx or bx + bs + gap <= x0 or y0 + side +
+                   gap <= by or by + bs + gap <= y0 for bx, by, bs in boxes):
                 break
         else:
             continue  # the image is full
@@ -180,8 +193,8 @@ def _scene(rng: np.random.Generator, photos: Sequence[np.ndarray], size: int,
     return np.clip(img, 0, 255).astype(np.uint8), objects
 
 
-def _scenes(photos: Sequence[np.ndarray], split_seed: int, count: int, size: int,
-            max_objects: int, min_size: float, max_size: float):
+def _scenes(photos: Sequence[np.ndarray], split_seed: int, count: int,
+            size: int, max_objects: int, min_size: float, max_size: float):
     rng = np.random.default_rng(split_seed)
     for _ in range(count):
         yield _scene(rng, photos, size, max_objects, min_size, max_size)
@@ -195,19 +208,22 @@ def _synthetic_photos(seed: int) -> List[np.ndarray]:
     return list(rng.integers(0, 256, size=(4, 64, 64, 3), dtype=np.uint8))
 
 
-def _check_args(num_train: int, num_val: int, image_size: int, max_objects: int,
-                object_size: Tuple[float, float]) -> None:
+def _check_args(num_train: int, num_val: int, image_size: int,
+                max_objects: int, object_size: Tuple[float, float]) -> None:
     if num_train < 1 or num_val < 1:
-        raise ValueError(f'num_train and num_val must be at least 1, got {num_train} '
-                         f'and {num_val}')
+        raise ValueError(
+            f'num_train and num_val must be at least 1, got {num_train} '
+            f'and {num_val}')
     if image_size < 64:
-        raise ValueError(f'image_size must be at least 64 pixels, got {image_size}')
+        raise ValueError(
+            f'image_size must be at least 64 pixels, got {image_size}')
     if max_objects < 1:
         raise ValueError(f'max_objects must be at least 1, got {max_objects}')
     lo, hi = object_size
     if not 0.05 <= lo <= hi <= 0.9:
-        raise ValueError('object_size must be (min, max) fractions of the image size with '
-                         f'0.05 <= min <= max <= 0.9, got {object_size}')
+        raise ValueError(
+            'object_size must be (min, max) fractions of the image size with '
+            f'0.05 <= min <= max <= 0.9, got {object_size}')
 
 
 def _split_scenes(photos: Optional[Sequence[np.ndarray]], seed: int,
@@ -221,8 +237,8 @@ def _split_scenes(photos: Optional[Sequence[np.ndarray]], seed: int,
     """
     _check_args(num_train, num_val, image_size, max_objects, object_size)
     photos = load_photos() if photos is None else photos  # decoded once
-    for index, (split, count) in enumerate((('train', num_train),
-                                           ('val', num_val))):
+    splits = (('train', num_train), ('val', num_val))
+    for index, (split, count) in enumerate(splits):
         yield split, _scenes(photos, seed + index, count, image_size,
                              max_objects, *object_size)
 
@@ -240,8 +256,8 @@ def _write_coco(out_dir: str, categories: Sequence[Dict],
             images.append(img)
             annotations.append([(category_ids[label], polygon)
                                 for label, polygon, _ in objects])
-        write_coco_split(out_dir, split, images, annotations, categories,
-                         info=info)
+        write_coco_split(
+            out_dir, split, images, annotations, categories, info=info)
         counts[f'{split}2017'] = len(images)
         counts[f'{split}2017_objects'] = sum(map(len, annotations))
     return counts
@@ -266,9 +282,15 @@ def _write_ade20k(out_dir: str, photos: Optional[Sequence[np.ndarray]],
     return counts
 
 
-def generate_coco(out_dir: str = 'data/demo/coco', num_train: int = 100, num_val: int = 25,
-                  image_size: int = 320, seed: int = 0, max_objects: int = 3,
-                  object_size: Tuple[float, float] = (0.2, 0.45)) -> Dict[str, int]:
+def generate_coco(
+    out_dir: str = 'data/demo/coco',
+    num_train: int = 100,
+    num_val: int = 25,
+    image_size: int = 320,
+    seed: int = 0,
+    max_objects: int = 3,
+    object_size: Tuple[float, float] = (0.2, 0.45)
+) -> Dict[str, int]:
     """Write the demo dataset in the layout of COCO 2017 object detection.
 
     ``out_dir/annotations/instances_{train,val}2017.json`` (boxes as
@@ -296,21 +318,36 @@ def generate_coco(out_dir: str = 'data/demo/coco', num_train: int = 100, num_val
         ValueError: An argument out of range.
         RuntimeError: scikit-image, which provides the photographs, is missing.
     """
-    categories = [dict(id=i + 1, name=name, supercategory='shape')
-                  for i, name in enumerate(CLASSES)]
-    info = dict(description='mmconvmlp demo dataset (COCO layout)',
-                version='1.0', year=2026)
+    categories = [
+        dict(id=i + 1, name=name, supercategory='shape')
+        for i, name in enumerate(CLASSES)
+    ]
+    info = dict(
+        description='mmconvmlp demo dataset (COCO layout)',
+        version='1.0',
+        year=2026)
     return _write_coco(
-        out_dir, categories, [cat['id'] for cat in categories], photos=None,
-        seed=seed, info=info, num_train=num_train, num_val=num_val,
-        image_size=image_size, max_objects=max_objects,
+        out_dir,
+        categories, [cat['id'] for cat in categories],
+        photos=None,
+        seed=seed,
+        info=info,
+        num_train=num_train,
+        num_val=num_val,
+        image_size=image_size,
+        max_objects=max_objects,
         object_size=object_size)
 
 
-def generate_ade20k(out_dir: str = 'data/demo/ade/ADEChallengeData2016',
-                    num_train: int = 100, num_val: int = 25, image_size: int = 320,
-                    seed: int = 0, max_objects: int = 3,
-                    object_size: Tuple[float, float] = (0.2, 0.45)) -> Dict[str, int]:
+def generate_ade20k(
+    out_dir: str = 'data/demo/ade/ADEChallengeData2016',
+    num_train: int = 100,
+    num_val: int = 25,
+    image_size: int = 320,
+    seed: int = 0,
+    max_objects: int = 3,
+    object_size: Tuple[float, float] = (0.2, 0.45)
+) -> Dict[str, int]:
     """Write the demo dataset in the layout of ADE20K (ADEChallengeData2016).
 
     JPEG images in ``out_dir/images/{training,validation}/`` and label maps
@@ -334,9 +371,15 @@ def generate_ade20k(out_dir: str = 'data/demo/ade/ADEChallengeData2016',
         ValueError: An argument out of range.
         RuntimeError: scikit-image, which provides the photographs, is missing.
     """
-    return _write_ade20k(out_dir, photos=None, seed=seed, num_train=num_train,
-                         num_val=num_val, image_size=image_size,
-                         max_objects=max_objects, object_size=object_size)
+    return _write_ade20k(
+        out_dir,
+        photos=None,
+        seed=seed,
+        num_train=num_train,
+        num_val=num_val,
+        image_size=image_size,
+        max_objects=max_objects,
+        object_size=object_size)
 
 
 def coco_categories() -> List[Dict]:
@@ -348,12 +391,17 @@ def coco_categories() -> List[Dict]:
     """
     from mmdet.datasets import CocoDataset
     names = CocoDataset.METAINFO['classes']
-    return [dict(id=cat_id, name=name, supercategory='none')
-            for cat_id, name in zip(COCO_CATEGORY_IDS, names)]
+    return [
+        dict(id=cat_id, name=name, supercategory='none')
+        for cat_id, name in zip(COCO_CATEGORY_IDS, names)
+    ]
 
 
-def generate_tiny_coco(root: str, num_train: int = 4, num_val: int = 2,
-                       image_size: int = 128, seed: int = 0) -> str:
+def generate_tiny_coco(root: str,
+                       num_train: int = 4,
+                       num_val: int = 2,
+                       image_size: int = 128,
+                       seed: int = 0) -> str:
     """Write a tiny dataset in the COCO 2017 layout for the paper configs.
 
     The scenes of :func:`generate_coco` on colour-noise backgrounds (no
@@ -378,16 +426,25 @@ def generate_tiny_coco(root: str, num_train: int = 4, num_val: int = 2,
     """
     categories = coco_categories()
     ids = {cat['name']: cat['id'] for cat in categories}
-    _write_coco(root, categories,
-                [ids[TINY_COCO_NAMES[name]] for name in CLASSES],
-                photos=_synthetic_photos(seed), seed=seed, info=None,
-                num_train=num_train, num_val=num_val, image_size=image_size,
-                max_objects=3, object_size=(0.2, 0.45))
+    _write_coco(
+        root,
+        categories, [ids[TINY_COCO_NAMES[name]] for name in CLASSES],
+        photos=_synthetic_photos(seed),
+        seed=seed,
+        info=None,
+        num_train=num_train,
+        num_val=num_val,
+        image_size=image_size,
+        max_objects=3,
+        object_size=(0.2, 0.45))
     return root
 
 
-def generate_tiny_ade20k(root: str, num_train: int = 4, num_val: int = 2,
-                         image_size: int = 128, seed: int = 0) -> str:
+def generate_tiny_ade20k(root: str,
+                         num_train: int = 4,
+                         num_val: int = 2,
+                         image_size: int = 128,
+                         seed: int = 0) -> str:
     """Write a tiny dataset in the ADE20K layout for the paper configs.
 
     The scenes of :func:`generate_ade20k` (ADE20K's label values, so the
@@ -404,7 +461,13 @@ def generate_tiny_ade20k(root: str, num_train: int = 4, num_val: int = 2,
     Raises:
         ValueError: An argument out of range.
     """
-    _write_ade20k(root, photos=_synthetic_photos(seed), seed=seed,
-                  num_train=num_train, num_val=num_val, image_size=image_size,
-                  max_objects=3, object_size=(0.2, 0.45))
+    _write_ade20k(
+        root,
+        photos=_synthetic_photos(seed),
+        seed=seed,
+        num_train=num_train,
+        num_val=num_val,
+        image_size=image_size,
+        max_objects=3,
+        object_size=(0.2, 0.45))
     return root

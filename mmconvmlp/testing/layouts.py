@@ -21,7 +21,8 @@ import numpy as np
 
 #: ``info`` of the annotation files when the caller gives none.
 DEFAULT_COCO_INFO = dict(
-    description='dataset written by mmconvmlp (COCO layout)', version='1.0',
+    description='dataset written by mmconvmlp (COCO layout)',
+    version='1.0',
     year=2026)
 #: ADE20K's folder for each split name.
 _ADE20K_SPLITS = {'train': 'training', 'val': 'validation'}
@@ -54,7 +55,9 @@ def _save_jpeg(img: np.ndarray, path: str) -> None:
     Image.fromarray(img).save(path, quality=95)
 
 
-def write_coco_split(root: str, split: str, images: Sequence[np.ndarray],
+def write_coco_split(root: str,
+                     split: str,
+                     images: Sequence[np.ndarray],
                      annotations: Sequence[Sequence[Tuple[int, List[float]]]],
                      categories: Sequence[Dict],
                      info: Optional[Dict] = None) -> str:
@@ -110,19 +113,26 @@ def write_coco_split(root: str, split: str, images: Sequence[np.ndarray],
         height, width = img.shape[:2]
         file_name = f'{image_id:012d}.jpg'  # COCO's own naming
         _save_jpeg(img, osp.join(image_dir, file_name))
-        image_infos.append(dict(id=image_id, file_name=file_name, width=width,
-                                height=height))
+        image_infos.append(
+            dict(id=image_id, file_name=file_name, width=width, height=height))
         for category_id, polygon in objects:
             rle = mask_utils.merge(
                 mask_utils.frPyObjects([polygon], height, width))
-            anns.append(dict(
-                id=len(anns) + 1, image_id=image_id, category_id=category_id,
-                segmentation=[polygon], iscrowd=0,
-                area=float(mask_utils.area(rle)),
-                bbox=[float(v) for v in mask_utils.toBbox(rle)]))
-    data = dict(info=dict(DEFAULT_COCO_INFO if info is None else info),
-                licenses=[], images=image_infos, annotations=anns,
-                categories=list(categories))
+            anns.append(
+                dict(
+                    id=len(anns) + 1,
+                    image_id=image_id,
+                    category_id=category_id,
+                    segmentation=[polygon],
+                    iscrowd=0,
+                    area=float(mask_utils.area(rle)),
+                    bbox=[float(v) for v in mask_utils.toBbox(rle)]))
+    data = dict(
+        info=dict(DEFAULT_COCO_INFO if info is None else info),
+        licenses=[],
+        images=image_infos,
+        annotations=anns,
+        categories=list(categories))
     ann_file = osp.join(root, 'annotations', f'instances_{split}2017.json')
     with open(ann_file, 'w') as f:
         json.dump(data, f)

@@ -168,15 +168,19 @@ def gemm_runs(sizes: Sequence[int], dtypes: Sequence[str]) -> List[TimedRun]:
             tdtype = torch.bfloat16 if dtype == 'bf16' else torch.float32
             a = torch.randn(n, n, generator=g).to(tdtype)
             b = torch.randn(n, n, generator=g).to(tdtype)
-            runs.append(TimedRun(dict(gemm='mm', n=n, dtype=dtype),
-                                 timed(lambda a=a, b=b: torch.mm(a, b))))
+            runs.append(
+                TimedRun(
+                    dict(gemm='mm', n=n, dtype=dtype),
+                    timed(lambda a=a, b=b: torch.mm(a, b))))
             # An (h, n // h) map holds n pixels: the GEMM's M.
             h = 2**(int(math.log2(n)) // 2)
             x = torch.randn(1, n, h, n // h, generator=g).to(tdtype)
             x = x.contiguous(memory_format=torch.channels_last)
             w = torch.randn(n, n, 1, 1, generator=g).to(tdtype)
-            runs.append(TimedRun(dict(gemm='conv1x1', n=n, dtype=dtype),
-                                 timed(lambda x=x, w=w: F.conv2d(x, w))))
+            runs.append(
+                TimedRun(
+                    dict(gemm='conv1x1', n=n, dtype=dtype),
+                    timed(lambda x=x, w=w: F.conv2d(x, w))))
     return runs
 
 
@@ -192,9 +196,13 @@ def gemm_rows(runs: Sequence[TimedRun]) -> List[dict]:
     rows = []
     for item in runs:
         n = item.key['n']
-        rows.append(dict(item.key, latency_s=item.median, times_s=item.times,
-                         min_s=min(item.times),
-                         gflops=2 * n**3 / item.median / 1e9))
+        rows.append(
+            dict(
+                item.key,
+                latency_s=item.median,
+                times_s=item.times,
+                min_s=min(item.times),
+                gflops=2 * n**3 / item.median / 1e9))
     return rows
 
 
@@ -211,8 +219,8 @@ def gemm_peak(rows: Sequence[dict]) -> Dict[str, dict]:
     for row in rows:
         best = peak.get(row['dtype'])
         if best is None or row['gflops'] > best['gflops']:
-            peak[row['dtype']] = dict(gflops=row['gflops'], gemm=row['gemm'],
-                                      n=row['n'])
+            peak[row['dtype']] = dict(
+                gflops=row['gflops'], gemm=row['gemm'], n=row['n'])
     return peak
 
 
@@ -328,9 +336,12 @@ def peak_rss_of_step(step: Callable[[], object]) -> dict:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB
     else:
         peak = _rss_kib()[1]
-    return dict(rss_before_mib=before / 1024, peak_mib=peak / 1024,
-                step_mib=(peak - before) / 1024, step_s=step_s,
-                peak_source=source)
+    return dict(
+        rss_before_mib=before / 1024,
+        peak_mib=peak / 1024,
+        step_mib=(peak - before) / 1024,
+        step_s=step_s,
+        peak_source=source)
 
 
 # ------------------------------------------------------------------ machine
@@ -442,8 +453,10 @@ def machine_info(threads: Optional[int] = None) -> dict:
 #: (Inductor, freezing), ONNX Runtime and OpenVINO on the exported file.
 RUNTIMES = ('eager', 'compile', 'onnxruntime', 'openvino')
 #: The packages each runtime needs besides torch.
-RUNTIME_PACKAGES = {'onnxruntime': ('onnx', 'onnxruntime'),
-                    'openvino': ('onnx', 'openvino')}
+RUNTIME_PACKAGES = {
+    'onnxruntime': ('onnx', 'onnxruntime'),
+    'openvino': ('onnx', 'openvino')
+}
 
 
 def compile_for_inference(model: nn.Module) -> nn.Module:
@@ -468,8 +481,10 @@ def missing_runtimes(runtimes: Sequence[str]) -> Dict[str, str]:
     """
     out = {}
     for rt in runtimes:
-        gone = [p for p in RUNTIME_PACKAGES.get(rt, ())
-                if importlib.util.find_spec(p) is None]
+        gone = [
+            p for p in RUNTIME_PACKAGES.get(rt, ())
+            if importlib.util.find_spec(p) is None
+        ]
         if gone:
             out[rt] = ', '.join(gone)
     return out
@@ -528,14 +543,14 @@ def runtime_runs(model: nn.Module, name: str, inputs: Sequence[torch.Tensor],
         from mmconvmlp.deployment import (export_onnx, openvino_model,
                                           ort_session)
         path = osp.join(workdir, f'{name}.onnx')
-        export_onnx(model, path, 'backbone', tuple(inputs[0].shape[2:]),
-                    dynamic=True)
+        export_onnx(
+            model, path, 'backbone', tuple(inputs[0].shape[2:]), dynamic=True)
         if 'onnxruntime' in runtimes:
             # Idle workers that spin would take the CPUs of the runtime
             # timed next in the interleaved loop.
             session = ort_session(path, threads, spinning=False)
-            fns['onnxruntime'] = lambda x: session.run(
-                None, {'input': x.numpy()})
+            fns['onnxruntime'] = lambda x: session.run(None,
+                                                       {'input': x.numpy()})
         if 'openvino' in runtimes:
             fns['openvino'] = openvino_model(path, threads)
             ov_run = fns['openvino']
@@ -551,9 +566,14 @@ def runtime_runs(model: nn.Module, name: str, inputs: Sequence[torch.Tensor],
                 with torch.inference_mode():
                     return fn(x)
 
-            key = dict(model=name, runtime=rt, size=list(x.shape[2:]),
-                       batch=x.shape[0], dtype='fp32', threads=threads,
-                       max_error=_max_error(ref, call()))
+            key = dict(
+                model=name,
+                runtime=rt,
+                size=list(x.shape[2:]),
+                batch=x.shape[0],
+                dtype='fp32',
+                threads=threads,
+                max_error=_max_error(ref, call()))
             runs.append(TimedRun(key, timed(call)))
     return runs
 
@@ -567,16 +587,22 @@ def runtime_rows(runs: Sequence[TimedRun]) -> List[dict]:
         PyTorch's at the same model, size and batch; None without an eager
         run).
     """
-    eager = {(r.key['model'], tuple(r.key['size']), r.key['batch']): r.median
-             for r in runs if r.key['runtime'] == 'eager'}
+    eager = {
+        (r.key['model'], tuple(r.key['size']), r.key['batch']): r.median
+        for r in runs if r.key['runtime'] == 'eager'
+    }
     rows = []
     for r in runs:
         k = r.key
         ref = eager.get((k['model'], tuple(k['size']), k['batch']))
-        rows.append(dict(k, latency_s=r.median, times_s=r.times,
-                         min_s=min(r.times),
-                         throughput_img_s=k['batch'] / r.median,
-                         ratio_eager=r.median / ref if ref else None))
+        rows.append(
+            dict(
+                k,
+                latency_s=r.median,
+                times_s=r.times,
+                min_s=min(r.times),
+                throughput_img_s=k['batch'] / r.median,
+                ratio_eager=r.median / ref if ref else None))
     return rows
 
 

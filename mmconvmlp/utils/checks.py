@@ -1,13 +1,15 @@
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
-"""Checks run on a config before the runner starts, each failing with one message.
+"""Checks run on a config before the runner starts, each failing with one
+message.
 
-A missing dataset, or a neck built for another backbone, otherwise surfaces as a
-deep traceback from inside a data loader worker or the first forward pass, long
-after the logs scrolled by. These checks name the problem and the fix instead.
+A missing dataset, or a neck built for another backbone, otherwise surfaces as
+a deep traceback from inside a data loader worker or the first forward pass,
+long after the logs scrolled by. These checks name the problem and the fix
+instead.
 """
 import os
 import os.path as osp
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 from mmengine.config import Config
 
@@ -24,8 +26,8 @@ class ToolError(RuntimeError):
 # ----------------------------------------------------------------- datasets
 def iter_datasets(dataset: dict, key: str) -> Iterator[Tuple[str, dict]]:
     """Leaf dataset configs with their config key, through dataset wrappers
-    (``RepeatDataset``/``ClassBalancedDataset``: ``dataset``; ``ConcatDataset``:
-    ``datasets``)."""
+    (``RepeatDataset``/``ClassBalancedDataset``: ``dataset``;
+    ``ConcatDataset``: ``datasets``)."""
     if not isinstance(dataset, dict):
         return
     if isinstance(dataset.get('dataset'), dict):
@@ -38,7 +40,8 @@ def iter_datasets(dataset: dict, key: str) -> Iterator[Tuple[str, dict]]:
 
 
 def is_remote(path: str) -> bool:
-    """Whether ``path`` is a URL (``http://``, ``s3://``, ...) rather than a local path."""
+    """Whether ``path`` is a URL (``http://``, ``s3://``, ...) rather than a
+    local path."""
     return '://' in str(path)
 
 
@@ -60,27 +63,34 @@ def check_file(path: str, what: str) -> None:
 
 def _dataset_paths(dataset: dict) -> List[str]:
     """The files and folders a dataset config reads, joined as MMEngine's
-    ``BaseDataset`` joins them (``data_root`` + ``ann_file`` / ``data_prefix``)."""
+    ``BaseDataset`` joins them (``data_root`` + ``ann_file`` /
+    ``data_prefix``)."""
     root = dataset.get('data_root') or ''
     paths = []
     ann_file = dataset.get('ann_file') or ''
     if ann_file:
-        paths.append(ann_file if osp.isabs(ann_file) else osp.join(root, ann_file))
+        paths.append(
+            ann_file if osp.isabs(ann_file) else osp.join(root, ann_file))
     prefixes = dataset.get('data_prefix') or {}
-    for prefix in (prefixes.values() if isinstance(prefixes, dict) else [prefixes]):
+    for prefix in (prefixes.values()
+                   if isinstance(prefixes, dict) else [prefixes]):
         if isinstance(prefix, str):
-            paths.append(prefix if osp.isabs(prefix) or not root else osp.join(root, prefix))
+            paths.append(
+                prefix if osp.isabs(prefix) or not root else osp.
+                join(root, prefix))
     if not paths and root:
         paths.append(root)
     return paths
 
 
 def _loader_keys(cfg: Config, mode: str) -> Tuple[List[str], List[str]]:
-    """Data loaders and evaluators that ``mode`` ('train' or 'test') will use."""
+    """Data loaders and evaluators that ``mode`` ('train' or 'test') will
+    use."""
     if mode == 'train':
         loaders, evaluators = ['train_dataloader'], []
         # The runner builds the validation loop only when all three are set.
-        if cfg.get('val_cfg') and cfg.get('val_dataloader') and cfg.get('val_evaluator'):
+        if cfg.get('val_cfg') and cfg.get('val_dataloader') and cfg.get(
+                'val_evaluator'):
             loaders.append('val_dataloader')
             evaluators.append('val_evaluator')
         return loaders, evaluators
@@ -88,15 +98,18 @@ def _loader_keys(cfg: Config, mode: str) -> Tuple[List[str], List[str]]:
 
 
 def evaluator_metrics(evaluator) -> Iterator[Tuple[str, dict]]:
-    """``(key suffix, metric dict)`` of each metric of an evaluator config that reads
-    an ``ann_file``."""
-    metrics = evaluator if isinstance(evaluator, (list, tuple)) else [evaluator]
+    """``(key suffix, metric dict)`` of each metric of an evaluator config
+    that reads an ``ann_file``."""
+    metrics = evaluator if isinstance(evaluator,
+                                      (list, tuple)) else [evaluator]
     for i, metric in enumerate(metrics):
         if isinstance(metric, dict) and metric.get('ann_file'):
             yield ('' if len(metrics) == 1 else f'.{i}'), metric
 
 
-def check_datasets(cfg: Config, mode: str, config_path: Optional[str] = None) -> None:
+def check_datasets(cfg: Config,
+                   mode: str,
+                   config_path: Optional[str] = None) -> None:
     """Raise a :class:`ToolError` naming every dataset path that ``mode`` needs
     and that does not exist, with the options that point the config elsewhere.
 
@@ -119,8 +132,10 @@ def check_datasets(cfg: Config, mode: str, config_path: Optional[str] = None) ->
         loader_cfg = cfg.get(loader)
         if not isinstance(loader_cfg, dict):
             continue
-        for key, dataset in iter_datasets(loader_cfg.get('dataset'), f'{loader}.dataset'):
-            if dataset.get('backend_args') or is_remote(dataset.get('data_root') or ''):
+        for key, dataset in iter_datasets(
+                loader_cfg.get('dataset'), f'{loader}.dataset'):
+            if dataset.get('backend_args') or is_remote(
+                    dataset.get('data_root') or ''):
                 continue
             roots[key] = dataset.get('data_root') or ''
             for path in _dataset_paths(dataset):
@@ -129,25 +144,30 @@ def check_datasets(cfg: Config, mode: str, config_path: Optional[str] = None) ->
     for evaluator in evaluators:
         for suffix, metric in evaluator_metrics(cfg.get(evaluator)):
             path = metric['ann_file']
-            if not metric.get('backend_args') and not is_remote(path) and not osp.exists(path):
+            if not metric.get('backend_args') and not is_remote(
+                    path) and not osp.exists(path):
                 missing.append((f'{evaluator}{suffix}.ann_file', path))
     if not missing:
         return
 
     where = f' for {config_path}' if config_path else ''
-    lines = [f'dataset not found{where}. These paths do not exist '
-             f'(relative paths are taken from {os.getcwd()}):']
+    lines = [
+        f'dataset not found{where}. These paths do not exist '
+        f'(relative paths are taken from {os.getcwd()}):'
+    ]
     width = max(len(k) for k, _ in missing)
     lines += [f'  {key:<{width}}  {path}' for key, path in missing]
     root_list = sorted(set(r for r in roots.values() if r))
     if root_list:
         lines.append('The config expects the dataset under ' +
                      ' and '.join(repr(r) for r in root_list) + '.')
-    lines.append('Put (or symlink) the dataset there, or point the config at it:')
+    lines.append(
+        'Put (or symlink) the dataset there, or point the config at it:')
     lines.append('  --data-root /path/to/dataset')
     per_key = [f'{key}.data_root=/path/to/dataset' for key in roots]
     for key, path in missing:
-        if '_evaluator' in key:  # an evaluator path is fixed: rebase it on the new root
+        if '_evaluator' in key:
+            # An evaluator path is fixed: rebase it on the new root.
             root = next((r for r in sorted(root_list, key=len, reverse=True)
                          if path.startswith(r)), None)
             rest = path[len(root):].lstrip('/') if root else osp.basename(path)
@@ -159,9 +179,9 @@ def check_datasets(cfg: Config, mode: str, config_path: Optional[str] = None) ->
 
 # ---------------------------------------------------------------- channels
 def _backbone_out_channels(cfg: Config) -> Tuple[Optional[List[int]], str]:
-    """Build the backbone (weights are not loaded) and read its output channels:
-    the ``out_channels`` attribute (ConvMLP has it), else a forward pass of a
-    64x64 image. Returns ``(None, type)`` when neither works."""
+    """Build the backbone (weights are not loaded) and read its output
+    channels: the ``out_channels`` attribute (ConvMLP has it), else a forward
+    pass of a 64x64 image. Returns ``(None, type)`` when neither works."""
     import torch
     from mmengine.registry import MODELS, DefaultScope
 
@@ -170,7 +190,8 @@ def _backbone_out_channels(cfg: Config) -> Tuple[Optional[List[int]], str]:
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
         try:
             backbone = MODELS.build(backbone_cfg)
-        except Exception:  # noqa: BLE001  (the runner reports build errors itself)
+        except Exception:  # noqa: BLE001
+            # The runner reports build errors itself.
             return None, name
     channels = getattr(backbone, 'out_channels', None)
     if isinstance(channels, int):
@@ -182,7 +203,8 @@ def _backbone_out_channels(cfg: Config) -> Tuple[Optional[List[int]], str]:
                 outs = backbone(torch.zeros(1, 3, 64, 64))
             outs = outs if isinstance(outs, (list, tuple)) else [outs]
             channels = [int(o.shape[1]) for o in outs]
-        except Exception:  # noqa: BLE001  (not every backbone takes any input size)
+        except Exception:  # noqa: BLE001
+            # Not every backbone takes any input size.
             return None, name
     return list(channels), name
 
@@ -199,16 +221,18 @@ def check_neck_channels(cfg: Config) -> None:
         ToolError: The channel lists differ.
     """
     model = cfg.get('model')
-    if not isinstance(model, dict) or not isinstance(model.get('backbone'), dict):
+    if not isinstance(model, dict) or not isinstance(
+            model.get('backbone'), dict):
         return
     neck = model.get('neck')
     neck = neck[0] if isinstance(neck, (list, tuple)) and neck else neck
-    # (config key, configured in_channels, expected from the backbone's channels)
+    # (config key, configured in_channels, expected from the backbone's
+    # channels)
     targets = []
     if isinstance(neck, dict):
         if isinstance(neck.get('in_channels'), (list, tuple)):
-            targets.append(('model.neck.in_channels', list(neck['in_channels']),
-                            lambda ch: list(ch)))
+            targets.append(('model.neck.in_channels',
+                            list(neck['in_channels']), lambda ch: list(ch)))
     elif not neck:
         for key in ('decode_head', 'auxiliary_head'):
             heads = model.get(key)
@@ -217,10 +241,11 @@ def check_neck_channels(cfg: Config) -> None:
                 if isinstance(head, dict) and 'in_channels' in head:
                     name = f'model.{key}{f".{i}" if many else ""}.in_channels'
                     configured = head['in_channels']
-                    configured = list(configured) if isinstance(configured, (list, tuple)) \
-                        else configured
-                    targets.append((name, configured,
-                                    lambda ch, h=head: head_in_channels(h, ch)))
+                    if isinstance(configured, (list, tuple)):
+                        configured = list(configured)
+                    targets.append(
+                        (name, configured,
+                         lambda ch, h=head: head_in_channels(h, ch)))
     if not targets:
         return
 
@@ -234,8 +259,10 @@ def check_neck_channels(cfg: Config) -> None:
         try:
             expected = expected_fn(channels)
         except IndexError:
-            rows.append((key, f'{configured}: in_index reads maps the backbone does not '
-                              f'return (it returns {len(channels)})'))
+            rows.append(
+                (key,
+                 f'{configured}: in_index reads maps the backbone does not '
+                 f'return (it returns {len(channels)})'))
             continue
         if configured != expected:
             rows.append((key, f'{configured}  (should be {expected})'))
@@ -244,10 +271,13 @@ def check_neck_channels(cfg: Config) -> None:
         return
     label = f'backbone {desc} out_channels'
     width = max(len(label), *(len(k) for k, _ in rows))
-    lines = ['the neck/head input channels do not match the backbone outputs:',
-             f'  {label:<{width}}  {channels}']
+    lines = [
+        'the neck/head input channels do not match the backbone outputs:',
+        f'  {label:<{width}}  {channels}'
+    ]
     lines += [f'  {key:<{width}}  {text}' for key, text in rows]
-    lines.append("Set them to the backbone's channels in the config, or on the command line:")
+    lines.append("Set them to the backbone's channels in the config, or on "
+                 'the command line:')
     lines.append('  --cfg-options ' + ' '.join(fixes) if fixes else
                  '  (fix in_index/in_channels of the heads listed above)')
     raise ToolError('\n'.join(lines))

@@ -22,24 +22,36 @@ def add_cfg_options(parser: argparse.ArgumentParser) -> None:
     ``parser``: settings merged into the config, as every OpenMMLab tool
     takes them."""
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override settings of the config, key=value pairs merged into it, e.g. '
-        'train_dataloader.batch_size=4 model.backbone.init_cfg=None. A list value is '
-        'written key="[a,b]" or key=a,b, nested lists key="[(a,b),(c,d)]"; the quotes '
-        'are needed and no white space is allowed.')
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value pairs merged into '
+        'it, e.g. train_dataloader.batch_size=4 model.backbone.init_cfg=None. '
+        'A list value is written key="[a,b]" or key=a,b, nested lists '
+        'key="[(a,b),(c,d)]"; the quotes are needed and no white space is '
+        'allowed.')
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
-    """Add the options ``tools/train.py`` and ``tools/test.py`` share (``--work-dir``,
-    ``--data-root``, ``--cfg-options``, ``--launcher``, ``--local-rank``) to ``parser``."""
-    parser.add_argument('--work-dir', help='the directory for logs, checkpoints and '
-                        'metrics (default: ./work_dirs/<config name>)')
-    parser.add_argument('--data-root', help='dataset root for every train/val/test loader '
-                        "and evaluator, instead of the config's (e.g. data/coco/)")
+    """Add the options ``tools/train.py`` and ``tools/test.py`` share
+    (``--work-dir``, ``--data-root``, ``--cfg-options``, ``--launcher``,
+    ``--local-rank``) to ``parser``."""
+    parser.add_argument(
+        '--work-dir',
+        help='the directory for logs, checkpoints and '
+        'metrics (default: ./work_dirs/<config name>)')
+    parser.add_argument(
+        '--data-root',
+        help='dataset root for every train/val/test loader '
+        "and evaluator, instead of the config's (e.g. data/coco/)")
     add_cfg_options(parser)
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher (see tools/dist_*.sh)')
-    # torch.distributed.launch passes --local-rank (torch >= 2.0) or --local_rank.
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher (see tools/dist_*.sh)')
+    # torch.distributed.launch passes --local-rank (torch >= 2.0) or
+    # --local_rank.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
@@ -51,7 +63,8 @@ def load_config(config: str,
     """Read a config and apply the options every tool shares.
 
     ``cfg_options`` are merged first; then ``data_root`` and ``work_dir``
-    (given, else the config's ``work_dir``, else ``./work_dirs/<config name>``).
+    (given, else the config's ``work_dir``, else
+    ``./work_dirs/<config name>``).
 
     Args:
         config (str): Path of the config file.
@@ -77,12 +90,14 @@ def load_config(config: str,
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(config))[0])
     return cfg
 
 
 def codebase_of(cfg: Config) -> Optional[str]:
-    """``'mmdet'`` or ``'mmseg'`` from the config's ``default_scope``, else None."""
+    """``'mmdet'`` or ``'mmseg'`` from the config's ``default_scope``, else
+    None."""
     scope = cfg.get('default_scope')
     return scope if scope in CODEBASES else None
 
@@ -91,9 +106,10 @@ def set_data_root(cfg: Config, data_root: str) -> None:
     """Point every data loader (train, val, test) and evaluator of ``cfg`` at
     ``data_root``.
 
-    Sets ``data_root`` of every dataset and rewrites evaluator ``ann_file`` paths
-    that lie under a dataset's old ``data_root`` (MMDetection's ``CocoMetric``
-    reads the annotations itself, by a path fixed when the config was parsed).
+    Sets ``data_root`` of every dataset and rewrites evaluator ``ann_file``
+    paths that lie under a dataset's old ``data_root`` (MMDetection's
+    ``CocoMetric`` reads the annotations itself, by a path fixed when the
+    config was parsed).
 
     Args:
         cfg (Config): The config, modified in place.
@@ -102,7 +118,8 @@ def set_data_root(cfg: Config, data_root: str) -> None:
     old_roots = set()
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         if isinstance(cfg.get(loader), dict):
-            for _, dataset in iter_datasets(cfg[loader].get('dataset'), loader):
+            for _, dataset in iter_datasets(cfg[loader].get('dataset'),
+                                            loader):
                 if dataset.get('data_root'):
                     old_roots.add(dataset['data_root'])
                 dataset['data_root'] = data_root
@@ -113,7 +130,8 @@ def set_data_root(cfg: Config, data_root: str) -> None:
             ann_file = metric['ann_file']
             for root in roots:
                 if ann_file.startswith(root):
-                    metric['ann_file'] = osp.join(data_root, ann_file[len(root):].lstrip('/'))
+                    metric['ann_file'] = osp.join(
+                        data_root, ann_file[len(root):].lstrip('/'))
                     break
 
 
@@ -142,7 +160,9 @@ def replace_sync_bn(node) -> None:
             replace_sync_bn(value)
 
 
-def enable_visualization(cfg: Config, show: bool = False, show_dir: Optional[str] = None,
+def enable_visualization(cfg: Config,
+                         show: bool = False,
+                         show_dir: Optional[str] = None,
                          wait_time: float = 2.) -> None:
     """``--show`` / ``--show-dir``: turn on the config's visualization hook.
 
@@ -151,16 +171,19 @@ def enable_visualization(cfg: Config, show: bool = False, show_dir: Optional[str
     """
     hook = cfg.get('default_hooks', {}).get('visualization')
     if hook is None:
-        raise ToolError('--show and --show-dir need a visualization hook in the config: '
-                        "default_hooks.visualization=dict(type='DetVisualizationHook') "
-                        "(MMDetection) or dict(type='SegVisualizationHook') (MMSegmentation)")
+        raise ToolError(
+            '--show and --show-dir need a visualization hook in the config: '
+            "default_hooks.visualization=dict(type='DetVisualizationHook') "
+            "(MMDetection) or dict(type='SegVisualizationHook') "
+            '(MMSegmentation)')
     hook['draw'] = True
     if show:
         hook['show'] = True
         hook['wait_time'] = wait_time
     if show_dir:
-        # Absolute, so that both code bases write where the user said (MMDetection
-        # would otherwise nest a relative path under work_dir/<timestamp>/).
+        # Absolute, so that both code bases write where the user said
+        # (MMDetection would otherwise nest a relative path under
+        # work_dir/<timestamp>/).
         show_dir = osp.abspath(show_dir)
         if codebase_of(cfg) == 'mmseg':
             # SegVisualizationHook writes through the visualizer's backends
@@ -176,10 +199,12 @@ def check_out_path(cfg: Config, out: str) -> None:
     MMSegmentation's (which writes a directory of label maps).
 
     Raises:
-        ToolError: A detection config with an ``--out`` that is not a pickle file.
+        ToolError: A detection config with an ``--out`` that is not a pickle
+            file.
     """
     if codebase_of(cfg) != 'mmseg' and not out.endswith(('.pkl', '.pickle')):
-        raise ToolError(f'--out must name a .pkl file for this config, got {out}')
+        raise ToolError(
+            f'--out must name a .pkl file for this config, got {out}')
 
 
 def dataset_meta_of(cfg: Config) -> dict:

@@ -1,10 +1,12 @@
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
-"""What the CPU computes natively: the kernels torch selected and bfloat16 support.
+"""What the CPU computes natively: the kernels torch selected and bfloat16
+support.
 
-x86 CPUs differ in ways that change which code is fast: with AVX512-BF16 or AMX,
-bfloat16 matrix products run about twice as fast as float32; on AVX2-only CPUs
-bfloat16 is emulated and 5-24x *slower* than float32 (measured on a 2-core AMD EPYC,
-see docs/speed.md). The tools ask here before turning bfloat16 autocast on.
+x86 CPUs differ in ways that change which code is fast: with AVX512-BF16 or
+AMX, bfloat16 matrix products run about twice as fast as float32; on AVX2-only
+CPUs bfloat16 is emulated and 5-24x *slower* than float32 (measured on a 2-core
+AMD EPYC, see docs/speed.md). The tools ask here before turning bfloat16
+autocast on.
 
 Both answers follow what torch was told to use, so
 ``ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2`` makes an AVX-512 machine
@@ -23,7 +25,8 @@ EMULATED_BF16_SLOWDOWN = '5-24x'
 
 
 def cpu_capability() -> str:
-    """The vector ISA of torch's CPU kernels: ``'AVX512'``, ``'AVX2'``, ``'DEFAULT'``...
+    """The vector ISA of torch's CPU kernels: ``'AVX512'``, ``'AVX2'``,
+    ``'DEFAULT'``...
 
     Follows ``ATEN_CPU_CAPABILITY`` when it is set.
     """
@@ -63,7 +66,8 @@ def _cpuinfo_field(name: str) -> str:
 
 
 def cpu_model() -> str:
-    """The CPU's model name (``/proc/cpuinfo``), else ``platform.processor()``."""
+    """The CPU's model name (``/proc/cpuinfo``), else
+    ``platform.processor()``."""
     return _cpuinfo_field('model name') or platform.processor() or 'unknown'
 
 
@@ -71,15 +75,19 @@ def cpu_info() -> dict:
     """A description of the CPU for benchmark reports and log lines.
 
     Returns:
-        dict: ``model`` (name), ``cores`` (logical CPUs), ``hardware_isa`` (the widest
-        of AVX512-BF16 / AMX, AVX-512, AVX2 that ``/proc/cpuinfo`` lists), ``torch_isa``
-        (:func:`cpu_capability`), ``native_bf16`` (:func:`has_native_bf16`) and the
-        ``ONEDNN_MAX_CPU_ISA`` / ``ATEN_CPU_CAPABILITY`` restrictions in force.
+        dict: ``model`` (name), ``cores`` (logical CPUs), ``hardware_isa``
+        (the widest of AVX512-BF16 / AMX, AVX-512, AVX2 that ``/proc/cpuinfo``
+        lists), ``torch_isa`` (:func:`cpu_capability`), ``native_bf16``
+        (:func:`has_native_bf16`) and the ``ONEDNN_MAX_CPU_ISA`` /
+        ``ATEN_CPU_CAPABILITY`` restrictions in force.
     """
     flags = set(_cpuinfo_field('flags').split())
-    hardware = [name for name, flag in (('AMX', 'amx_bf16'), ('AVX512-BF16', 'avx512_bf16'),
-                                         ('AVX-512', 'avx512f'), ('AVX2', 'avx2'))
-                if flag in flags]
+    hardware = [
+        name
+        for name, flag in (('AMX', 'amx_bf16'), ('AVX512-BF16', 'avx512_bf16'),
+                           ('AVX-512', 'avx512f'), ('AVX2', 'avx2'))
+        if flag in flags
+    ]
     return dict(
         model=cpu_model(),
         cores=os.cpu_count(),
@@ -92,15 +100,21 @@ def cpu_info() -> dict:
 
 
 def describe_cpu() -> str:
-    """One line naming the CPU, its ISA as torch uses it and bfloat16 support."""
+    """One line naming the CPU, its ISA as torch uses it and bfloat16
+    support."""
     info = cpu_info()
-    limits = [f'{k.upper()}={v}' for k, v in info.items()
-              if k in ('onednn_max_cpu_isa', 'aten_cpu_capability') and v]
-    text = (f"{info['model']} ({info['cores']} CPUs; hardware {info['hardware_isa']}; "
+    limits = [
+        f'{k.upper()}={v}' for k, v in info.items()
+        if k in ('onednn_max_cpu_isa', 'aten_cpu_capability') and v
+    ]
+    text = (f"{info['model']} ({info['cores']} CPUs; "
+            f"hardware {info['hardware_isa']}; "
             f"torch kernels {info['torch_isa']}; bfloat16 "
             f"{'native' if info['native_bf16'] else 'emulated'}")
     return text + (f"; {', '.join(limits)})" if limits else ')')
 
 
-__all__ = ['EMULATED_BF16_SLOWDOWN', 'cpu_capability', 'has_native_bf16', 'cpu_model',
-           'cpu_info', 'describe_cpu']
+__all__ = [
+    'EMULATED_BF16_SLOWDOWN', 'cpu_capability', 'has_native_bf16', 'cpu_model',
+    'cpu_info', 'describe_cpu'
+]

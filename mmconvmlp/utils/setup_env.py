@@ -3,9 +3,9 @@
 
 What the tools add to the stock OpenMMLab ones:
 
-- ``--amp`` on a CPU-only machine (bfloat16 autocast where the CPU computes it
-  natively, :class:`mmconvmlp.engine.CPUAmpOptimWrapper`) and the usual fp16 AMP
-  on a GPU;
+- ``--amp`` on a CPU-only machine (bfloat16 autocast where the CPU computes
+  it natively, :class:`mmconvmlp.engine.CPUAmpOptimWrapper`) and the usual
+  fp16 AMP on a GPU;
 - ``--launcher pytorch`` on a CPU-only machine (gloo process group, CPU DDP);
 - weights-only loading of every checkpoint, wherever it comes from
   (:mod:`mmconvmlp.utils.safe_load`,
@@ -33,9 +33,10 @@ def setup_launcher(cfg: Config) -> None:
 
     MMEngine's launchers call ``torch.cuda.set_device`` and default to NCCL, so
     on a CPU-only machine the process group is created here (gloo, from the
-    ``torchrun`` environment) before the runner starts, which then skips its own
-    set-up. The model is wrapped in CPU DDP (``device_ids=None``), and SyncBN
-    layers, which have no CPU kernel, become BN (per-process statistics).
+    ``torchrun`` environment) before the runner starts, which then skips its
+    own set-up. The model is wrapped in CPU DDP (``device_ids=None``), and
+    SyncBN layers, which have no CPU kernel, become BN (per-process
+    statistics).
 
     Raises:
         ToolError: ``slurm`` or ``mpi`` launch on a machine without GPUs.
@@ -44,24 +45,30 @@ def setup_launcher(cfg: Config) -> None:
     if cfg.launcher == 'none' or torch.cuda.is_available():
         return
     if cfg.launcher != 'pytorch':
-        raise ToolError(f'--launcher {cfg.launcher} needs GPUs (MMEngine selects a GPU per '
-                        'process). On a CPU-only machine use torchrun: '
-                        'tools/dist_train.sh CONFIG NUM_PROCESSES (it passes --launcher '
-                        'pytorch).')
+        raise ToolError(
+            f'--launcher {cfg.launcher} needs GPUs (MMEngine selects a GPU '
+            'per process). On a CPU-only machine use torchrun: '
+            'tools/dist_train.sh CONFIG NUM_PROCESSES (it passes --launcher '
+            'pytorch).')
     import torch.distributed as dist
     if 'RANK' not in os.environ or 'WORLD_SIZE' not in os.environ:
-        raise ToolError('--launcher pytorch expects the environment torchrun sets '
-                        '(RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT); start the tool '
-                        'with tools/dist_train.sh / tools/dist_test.sh.')
+        raise ToolError(
+            '--launcher pytorch expects the environment torchrun sets '
+            '(RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT); start the tool '
+            'with tools/dist_train.sh / tools/dist_test.sh.')
     if not dist.is_initialized():
         dist.init_process_group(backend='gloo')
     if cfg.get('model_wrapper_cfg') is None:
         cfg.model_wrapper_cfg = dict(
-            type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
+            type='MMDistributedDataParallel',
+            device_ids=None,
+            broadcast_buffers=False,
             find_unused_parameters=cfg.get('find_unused_parameters', False))
     replace_sync_bn(cfg.model)
-    print_log(f'CPU distributed run: gloo process group, rank {dist.get_rank()} of '
-              f'{dist.get_world_size()}; SyncBN layers use per-process BN.', logger='current')
+    print_log(
+        f'CPU distributed run: gloo process group, rank {dist.get_rank()} of '
+        f'{dist.get_world_size()}; SyncBN layers use per-process BN.',
+        logger='current')
 
 
 def setup_amp(cfg: Config, requested: bool) -> None:
@@ -71,9 +78,9 @@ def setup_amp(cfg: Config, requested: bool) -> None:
     ``AmpOptimWrapper`` (fp16, dynamic loss scaling) on a GPU and
     ``mmconvmlp.CPUAmpOptimWrapper`` on a CPU-only machine: bfloat16 autocast
     (no loss scaling) where the CPU computes bfloat16 natively, float32 with a
-    one-line WARNING where it would be emulated (see the wrapper). A config that
-    already asks for ``AmpOptimWrapper`` gets the CPU wrapper too when there is
-    no GPU, where MMEngine's would stop with an assertion.
+    one-line WARNING where it would be emulated (see the wrapper). A config
+    that already asks for ``AmpOptimWrapper`` gets the CPU wrapper too when
+    there is no GPU, where MMEngine's would stop with an assertion.
 
     Raises:
         ToolError: ``--amp`` with a config whose optimizer wrapper is neither
@@ -88,27 +95,34 @@ def setup_amp(cfg: Config, requested: bool) -> None:
     kind = optim_wrapper.get('type', 'OptimWrapper')
     amp_kinds = ('AmpOptimWrapper', 'mmengine.AmpOptimWrapper',
                  'CPUAmpOptimWrapper', 'mmconvmlp.CPUAmpOptimWrapper')
-    if requested and kind not in ('OptimWrapper', 'mmengine.OptimWrapper') + amp_kinds:
-        raise ToolError(f'--amp works with optim_wrapper type OptimWrapper; this config uses '
-                        f'{kind}. Drop --amp, or set optim_wrapper.type=OptimWrapper.')
+    if requested and kind not in ('OptimWrapper',
+                                  'mmengine.OptimWrapper') + amp_kinds:
+        raise ToolError(
+            f'--amp works with optim_wrapper type OptimWrapper; this config '
+            f'uses {kind}. Drop --amp, or set '
+            'optim_wrapper.type=OptimWrapper.')
     if not requested and kind not in amp_kinds:
         return
     if torch.cuda.is_available():
         if kind in amp_kinds[:2]:
-            print_log('AMP training is already enabled in the config.', logger='current',
-                      level=logging.WARNING)
+            print_log(
+                'AMP training is already enabled in the config.',
+                logger='current',
+                level=logging.WARNING)
             return
         optim_wrapper['type'] = 'AmpOptimWrapper'
-        for key in ('dtype', 'autocast_modules'):  # settings of the CPU wrapper
+        for key in ('dtype',
+                    'autocast_modules'):  # settings of the CPU wrapper
             optim_wrapper.pop(key, None)
         optim_wrapper.setdefault('loss_scale', 'dynamic')
         return
     optim_wrapper['type'] = 'mmconvmlp.CPUAmpOptimWrapper'
     optim_wrapper['dtype'] = 'bfloat16'
     optim_wrapper.pop('loss_scale', None)
-    if 'autocast_modules' not in optim_wrapper and 'roi_head' in cfg.get('model', {}):
-        # Two-stage detectors call MMCV's float32-only CPU ops (nms, RoIAlign) in
-        # the training forward: autocast the feature extractor only.
+    if 'autocast_modules' not in optim_wrapper and 'roi_head' in cfg.get(
+            'model', {}):
+        # Two-stage detectors call MMCV's float32-only CPU ops (nms, RoIAlign)
+        # in the training forward: autocast the feature extractor only.
         optim_wrapper['autocast_modules'] = ['backbone', 'neck']
     # The wrapper logs what it does: bfloat16 autocast, or float32 on a CPU
     # without native bfloat16.
@@ -130,9 +144,11 @@ def set_checkpoint_check(cfg: Config, policy: str) -> None:
         cfg (Config): The config, changed in place.
         policy (str): See :class:`mmconvmlp.engine.CheckpointCheckHook`.
     """
-    hooks = [h for h in (cfg.get('custom_hooks') or [])
-             if not (isinstance(h, dict) and h.get('type') in
-                     (_CHECK_HOOK, _CHECK_HOOK.split('.')[-1]))]
+    hooks = [
+        h for h in (cfg.get('custom_hooks') or [])
+        if not (isinstance(h, dict) and h.get('type') in
+                (_CHECK_HOOK, _CHECK_HOOK.split('.')[-1]))
+    ]
     cfg.custom_hooks = hooks + [dict(type=_CHECK_HOOK, policy=policy)]
 
 
@@ -146,8 +162,9 @@ def build_runner(cfg: Config):
 
 
 def add_result_dump(cfg: Config, runner, out: str) -> None:
-    """``--out`` of ``tools/test.py``: MMDetection and other code bases dump a pickle;
-    MMSegmentation writes label maps (set on its evaluator config instead)."""
+    """``--out`` of ``tools/test.py``: MMDetection and other code bases dump a
+    pickle; MMSegmentation writes label maps (set on its evaluator config
+    instead)."""
     if codebase_of(cfg) == 'mmseg':
         return  # set on the evaluator config before the runner is built
     if codebase_of(cfg) == 'mmdet':
@@ -177,12 +194,12 @@ def run_tool(main: Callable, argv: Optional[List[str]] = None) -> int:
 def close_process_group() -> None:
     """Shut a distributed process group down while Python still runs.
 
-    Left to interpreter exit, a gloo worker thread may still be releasing the tensors
-    of a finished collective when Python finalizes; it then needs the GIL, is
-    cancelled, and the process aborts ("terminate called without an active exception",
-    a few per cent of CPU DDP runs) after a successful run. Collecting the runner's
-    reference cycles frees the DDP wrapper, the group's last other owner, so
-    destroying the group joins its threads here.
+    Left to interpreter exit, a gloo worker thread may still be releasing the
+    tensors of a finished collective when Python finalizes; it then needs the
+    GIL, is cancelled, and the process aborts ("terminate called without an
+    active exception", a few per cent of CPU DDP runs) after a successful run.
+    Collecting the runner's reference cycles frees the DDP wrapper, the group's
+    last other owner, so destroying the group joins its threads here.
     """
     import torch.distributed as dist
     if dist.is_available() and dist.is_initialized():

@@ -1,9 +1,9 @@
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
 """Put ConvMLP into an existing MMDetection / MMSegmentation config.
 
-The config-file way (see the README) is a ``_base_`` line, ``custom_imports``, a
-``backbone=dict(_delete_=True, type='mmconvmlp.ConvMLP', ...)`` and the neck's
-``in_channels``. :func:`swap_backbone` does the same on a loaded
+The config-file way (see the README) is a ``_base_`` line, ``custom_imports``,
+a ``backbone=dict(_delete_=True, type='mmconvmlp.ConvMLP', ...)`` and the
+neck's ``in_channels``. :func:`swap_backbone` does the same on a loaded
 :class:`mmengine.config.Config`, and also fixes the parts that depend on the
 backbone: the neck's (or, without a neck, the decode/auxiliary heads')
 ``in_channels``, MMSegmentation's ``model.pretrained`` and the input
@@ -15,16 +15,22 @@ from typing import Optional, Sequence, Union
 from mmengine.config import Config, ConfigDict
 
 IMAGENET_CHECKPOINTS = {
-    arch: f'https://shi-labs.com/projects/convmlp/checkpoints/convmlp_{arch}_imagenet.pth'
+    arch:
+    'https://shi-labs.com/projects/convmlp/checkpoints/'
+    f'convmlp_{arch}_imagenet.pth'
     for arch in ('s', 'm', 'l')
 }
 # ImageNet statistics (RGB, 0-255) the authors' classifiers were trained with.
-IMAGENET_NORM = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
-                     bgr_to_rgb=True)
+IMAGENET_NORM = dict(
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    bgr_to_rgb=True)
 
 
-def convmlp_out_channels(arch: Union[str, dict] = 's',
-                         out_indices: Union[int, Sequence[int]] = (0, 1, 2, 3)) -> tuple:
+def convmlp_out_channels(
+    arch: Union[str, dict] = 's',
+    out_indices: Union[int, Sequence[int]] = (0, 1, 2, 3)
+) -> tuple:
     """Channels of the maps a ConvMLP returns, without allocating its weights.
 
     Args:
@@ -40,13 +46,16 @@ def convmlp_out_channels(arch: Union[str, dict] = 's',
     import torch
 
     from mmconvmlp.models import ConvMLP
-    with torch.device('meta'):  # shapes only: no memory, no initialisation cost
+
+    # Shapes only: no memory, no initialisation cost.
+    with torch.device('meta'):
         return ConvMLP(arch, out_indices=out_indices).out_channels
 
 
 def head_in_channels(head: dict, channels: Sequence[int]):
-    """The ``in_channels`` a decode/auxiliary head needs for the backbone maps it
-    reads (its ``in_index``), in the form the head has them (a list or one int).
+    """The ``in_channels`` a decode/auxiliary head needs for the backbone maps
+    it reads (its ``in_index``), in the form the head has them (a list or one
+    int).
 
     Args:
         head (dict): The head's config (``in_index`` defaults to -1).
@@ -68,10 +77,11 @@ def head_in_channels(head: dict, channels: Sequence[int]):
 
 def _fix_head(head: dict, channels: tuple) -> None:
     """Set a decode/auxiliary head's input channels from the maps it reads."""
-    if head.get('in_channels') is not None or isinstance(head.get('in_index'),
-                                                         (list, tuple)):
+    if head.get('in_channels') is not None or isinstance(
+            head.get('in_index'), (list, tuple)):
         head['in_channels'] = head_in_channels(head, channels)
-    if 'c1_in_channels' in head:  # DeepLabV3+: the low-level branch reads map 0
+    if 'c1_in_channels' in head:
+        # DeepLabV3+: the low-level branch reads map 0.
         head['c1_in_channels'] = channels[0]
 
 
@@ -86,9 +96,10 @@ def swap_backbone(cfg: Union[Config, ConfigDict, dict],
     depended on it is adjusted:
 
     - the neck's ``in_channels`` (FPN, PAFPN, ChannelMapper, ...) become the
-      backbone's ``out_channels``; without a neck (UPerNet, DeepLabV3+, ...) each
-      ``decode_head``/``auxiliary_head`` gets the channels of the maps its
-      ``in_index`` selects (and DeepLabV3+'s ``c1_in_channels`` those of map 0);
+      backbone's ``out_channels``; without a neck (UPerNet, DeepLabV3+, ...)
+      each ``decode_head``/``auxiliary_head`` gets the channels of the maps its
+      ``in_index`` selects (and DeepLabV3+'s ``c1_in_channels`` those of map
+      0);
     - ``model.pretrained`` (MMSegmentation) is set to None;
     - the data preprocessor normalises with the ImageNet RGB statistics the
       ConvMLP weights expect (caffe-style configs use BGR and other values);
@@ -99,10 +110,10 @@ def swap_backbone(cfg: Union[Config, ConfigDict, dict],
     Args:
         cfg (Config | dict): A full config (with ``model``), modified in place.
         arch (str): ``'s'``, ``'m'`` or ``'l'``. Defaults to ``'s'``.
-        pretrained (bool | str | None): True loads the authors' ImageNet weights
-            for ``arch`` (by URL); a string names another checkpoint (path or
-            URL); False or None leaves the backbone randomly initialised.
-            Defaults to True.
+        pretrained (bool | str | None): True loads the authors' ImageNet
+            weights for ``arch`` (by URL); a string names another checkpoint
+            (path or URL); False or None leaves the backbone randomly
+            initialised. Defaults to True.
         **backbone_kwargs: Further :class:`mmconvmlp.ConvMLP` arguments
             (``out_indices``, ``drop_path_rate``, ``frozen_stages``, ...).
 
@@ -121,19 +132,27 @@ def swap_backbone(cfg: Union[Config, ConfigDict, dict],
     """
     model = cfg['model']
     if 'backbone' not in model:
-        raise KeyError('swap_backbone: the config has no model.backbone to replace')
+        raise KeyError(
+            'swap_backbone: the config has no model.backbone to replace')
     # The authors' file names use the one-letter names of the presets.
-    arch = {'small': 's', 'medium': 'm', 'large': 'l'}.get(str(arch).lower(),
-                                                           str(arch).lower())
+    arch = {
+        'small': 's',
+        'medium': 'm',
+        'large': 'l'
+    }.get(str(arch).lower(),
+          str(arch).lower())
     out_indices = backbone_kwargs.get('out_indices', (0, 1, 2, 3))
     channels = convmlp_out_channels(arch, out_indices)
 
     if pretrained is True:
         pretrained = IMAGENET_CHECKPOINTS[arch]
-    init_cfg: Optional[dict] = (dict(type='Pretrained', checkpoint=pretrained)
-                                if pretrained else None)
+    init_cfg: Optional[dict] = (
+        dict(type='Pretrained', checkpoint=pretrained) if pretrained else None)
     model['backbone'] = ConfigDict(
-        type='mmconvmlp.ConvMLP', arch=arch, init_cfg=init_cfg, **backbone_kwargs)
+        type='mmconvmlp.ConvMLP',
+        arch=arch,
+        init_cfg=init_cfg,
+        **backbone_kwargs)
     if 'pretrained' in model:
         model['pretrained'] = None
 
@@ -142,12 +161,15 @@ def swap_backbone(cfg: Union[Config, ConfigDict, dict],
     if isinstance(first_neck, dict) and 'in_channels' in first_neck:
         if isinstance(first_neck['in_channels'], (list, tuple)):
             first_neck['in_channels'] = list(channels)
-        else:  # single-input necks (e.g. YOLOF's DilatedEncoder) read the last map
+        else:
+            # Single-input necks (e.g. YOLOF's DilatedEncoder) read the last
+            # map.
             first_neck['in_channels'] = channels[-1]
     elif not neck:
         for key in ('decode_head', 'auxiliary_head'):
             heads = model.get(key)
-            for head in (heads if isinstance(heads, (list, tuple)) else [heads]):
+            for head in (heads if isinstance(heads,
+                                             (list, tuple)) else [heads]):
                 if isinstance(head, dict):
                     _fix_head(head, channels)
 
@@ -155,7 +177,8 @@ def swap_backbone(cfg: Union[Config, ConfigDict, dict],
     if isinstance(preprocessor, dict) and 'mean' in preprocessor:
         preprocessor.update(copy.deepcopy(IMAGENET_NORM))
 
-    imports = cfg.get('custom_imports') or dict(imports=[], allow_failed_imports=False)
+    imports = cfg.get('custom_imports') or dict(
+        imports=[], allow_failed_imports=False)
     names = imports.get('imports', [])
     names = [names] if isinstance(names, str) else list(names)
     if 'mmconvmlp' not in names:

@@ -34,8 +34,8 @@ def close(a, b, rel=1e-9):
 @pytest.fixture(scope='module')
 def tool(repo_root):
     """The tool script as a module (it is no package module)."""
-    spec = importlib.util.spec_from_file_location(
-        '_benchmark_tool', osp.join(repo_root, TOOL))
+    spec = importlib.util.spec_from_file_location('_benchmark_tool',
+                                                  osp.join(repo_root, TOOL))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -52,8 +52,10 @@ def one_thread():
 # ------------------------------------------------------------ package helpers
 def test_measure_interleaved_order_and_counts():
     calls = []
-    runs = [TimedRun(dict(i=i), lambda i=i: calls.append(i) or float(i + 1))
-            for i in range(3)]
+    runs = [
+        TimedRun(dict(i=i), lambda i=i: calls.append(i) or float(i + 1))
+        for i in range(3)
+    ]
     lines = []
     measure_interleaved(runs, warmup=1, repeats=3, log=lines.append)
     # Warm-up in order, then forward, backward, forward rounds.
@@ -80,9 +82,9 @@ def test_gemm_rows_and_peak(one_thread):
 def test_peak_rss_of_step():
     kept = []
 
-    # 64 MiB of fresh anonymous pages, touched, alive after the step. (malloc could
-    # hand back heap memory that earlier tests freed and that is still resident;
-    # the resident set would then not grow.)
+    # 64 MiB of fresh anonymous pages, touched, alive after the step. (malloc
+    # could hand back heap memory that earlier tests freed and that is still
+    # resident; the resident set would then not grow.)
     def step():
         block = mmap.mmap(-1, 64 * 2**20)
         block.write(b'\1' * len(block))
@@ -110,8 +112,9 @@ def test_macs_of_the_backbones(tool):
     """GMACs at 224x224, batch 1, as MMEngine counts them (eval mode)."""
     x = torch.randn(1, 3, 224, 224)
     for arch, gmacs in (('s', 2.39), ('m', 3.94), ('l', 9.89)):
-        assert abs(count_gmacs(tool.build_backbone(f'convmlp-{arch}'),
-                               (x, )) - gmacs) < 0.01
+        assert abs(
+            count_gmacs(tool.build_backbone(f'convmlp-{arch}'), (x, )) -
+            gmacs) < 0.01
     assert abs(count_gmacs(tool.build_backbone('resnet50'), (x, )) - 4.1) < .1
 
 
@@ -123,12 +126,14 @@ def test_parse_args(tool):
     assert args.sections == ['backbones', 'models', 'memory']
     assert args.dtypes == ['fp32', 'bf16'] and args.config is None
     args = tool.parse_args([
-        '--only', 'backbones', '--sizes', '64x96', '--batch', '3',
-        '--repeats', '2', '--backbones', 'convmlp-s', '--compile'])
+        '--only', 'backbones', '--sizes', '64x96', '--batch', '3', '--repeats',
+        '2', '--backbones', 'convmlp-s', '--compile'
+    ])
     assert args.sizes == [(64, 96)] and args.batch == [3]
     assert args.size_repeats == [2]
-    assert args.backbones == ['resnet50', 'convmlp-s', 'resnet50+compile',
-                              'convmlp-s+compile']
+    assert args.backbones == [
+        'resnet50', 'convmlp-s', 'resnet50+compile', 'convmlp-s+compile'
+    ]
     for bad in (['--sizes', '800'], ['--sizes', '16x16'],
                 ['--sizes', '64x64', '96x96', '--batch', '1', '2', '3']):
         with pytest.raises(SystemExit):
@@ -144,15 +149,23 @@ def test_select_dtypes(tool):
 
 def test_backbone_rows(tool, one_thread):
     out = tool.run_backbones(['resnet50', 'convmlp-s'], [(32, 32)], [2],
-                             ['fp32', 'bf16'], [1], 0, [64],
+                             ['fp32', 'bf16'], [1],
+                             0, [64],
                              bf16_native=False)
     peak = out['gemm_peak']['32x32']
     assert set(peak) == {'fp32', 'bf16'}
-    assert {g['dtype']: g['bf16_native'] for g in out['gemm']} == {
-        'fp32': None, 'bf16': False}
+    assert {
+        g['dtype']: g['bf16_native']
+        for g in out['gemm']
+    } == {
+        'fp32': None,
+        'bf16': False
+    }
     rows = {(r['model'], r['batch'], r['dtype']): r for r in out['rows']}
-    assert set(rows) == {(m, b, d) for m in ('resnet50', 'convmlp-s')
-                         for b in (1, 2) for d in ('fp32', 'bf16')}
+    assert set(rows) == {(m, b, d)
+                         for m in ('resnet50', 'convmlp-s')
+                         for b in (1, 2)
+                         for d in ('fp32', 'bf16')}
     for (name, batch, dtype), r in rows.items():
         t = r['latency_s']
         assert r['size'] == [32, 32] and r['times_s'] == [t]
@@ -181,15 +194,17 @@ def test_whole_models_are_the_paper_models(tool, repo_root):
     """The stock configs with ConvMLP-S swapped in build the paper's models
     (RetinaNet-S 18.74 M parameters, Semantic FPN-S 12.8 M)."""
     models = {m.name: m for m in tool.whole_models()}
-    assert list(models) == ['retinanet-r50', 'retinanet-convmlp-s',
-                            'fpn-r50', 'fpn-convmlp-s']
+    assert list(models) == [
+        'retinanet-r50', 'retinanet-convmlp-s', 'fpn-r50', 'fpn-convmlp-s'
+    ]
     assert models['retinanet-convmlp-s'].peer == 'retinanet-r50'
-    for name, paper, params in (
-            ('retinanet-convmlp-s', 'retinanet_convmlp_s_coco', 18.74),
-            ('fpn-convmlp-s', 'fpn_convmlp_s_ade20k', 12.8)):
+    for name, paper, params in (('retinanet-convmlp-s',
+                                 'retinanet_convmlp_s_coco', 18.74),
+                                ('fpn-convmlp-s', 'fpn_convmlp_s_ade20k',
+                                 12.8)):
         cfg = tool.whole_model_config(models[name])
-        assert cfg.model.backbone == dict(type='mmconvmlp.ConvMLP', arch='s',
-                                          init_cfg=None)
+        assert cfg.model.backbone == dict(
+            type='mmconvmlp.ConvMLP', arch='s', init_cfg=None)
         ours = num_params(build_model(cfg))
         ref = Config.fromfile(osp.join(repo_root, 'configs', paper + '.py'))
         ref.model.backbone.init_cfg = None
@@ -208,11 +223,11 @@ def test_whole_models_from_given_configs(tool, repo_root, tmp_path):
     paper = osp.join(repo_root, 'configs', 'retinanet_convmlp_s_coco.py')
     stock = tool.stock_config('mmseg')
     models = tool.whole_models([paper, stock], arch='m')
-    assert [(m.name, m.arch, m.peer) for m in models] == [
-        ('retinanet_convmlp_s_coco', None, None),
-        ('fpn_r50_4xb4-160k_ade20k-512x512', None, None),
-        ('fpn_r50_4xb4-160k_ade20k-512x512-convmlp-m', 'm',
-         'fpn_r50_4xb4-160k_ade20k-512x512')]
+    assert [(m.name, m.arch, m.peer) for m in models
+            ] == [('retinanet_convmlp_s_coco', None, None),
+                  ('fpn_r50_4xb4-160k_ade20k-512x512', None, None),
+                  ('fpn_r50_4xb4-160k_ade20k-512x512-convmlp-m', 'm',
+                   'fpn_r50_4xb4-160k_ade20k-512x512')]
     assert [m.is_convmlp for m in models] == [True, False, True]
     bad = tmp_path / 'bad.py'
     bad.write_text("model = dict(backbone=dict(type='X'))\n")
@@ -224,7 +239,8 @@ def test_model_rows(tool, one_thread):
     models = [m for m in tool.whole_models() if m.scope == 'mmseg']
     out = tool.run_models(models, (64, 64), (64, 64), 1, ['fp32'], 1, 0)
     rows = {(r['model'], r['mode']): r for r in out['rows']}
-    assert set(rows) == {(m, mode) for m in ('fpn-r50', 'fpn-convmlp-s')
+    assert set(rows) == {(m, mode)
+                         for m in ('fpn-r50', 'fpn-convmlp-s')
                          for mode in ('infer', 'train')}
     for (name, mode), r in rows.items():
         assert r['size'] == [64, 64] and r['gmacs'] > 0 and r['params_m'] > 0
@@ -237,9 +253,10 @@ def test_model_rows(tool, one_thread):
 
 
 def _tiny(*extra):
-    return ['--only', 'backbones', '--backbones', 'convmlp-s', '--sizes',
-            '32x32', '--batch', '1', '--gemm-sizes', '64', '--threads', '1',
-            *extra]
+    return [
+        '--only', 'backbones', '--backbones', 'convmlp-s', '--sizes', '32x32',
+        '--batch', '1', '--gemm-sizes', '64', '--threads', '1', *extra
+    ]
 
 
 def test_emulated_bf16(tool, monkeypatch):
@@ -273,8 +290,12 @@ def test_emulated_bf16(tool, monkeypatch):
 def test_cli_quick_json(repo_root):
     """The script as a user runs it: stdout holds the JSON and nothing else."""
     result = subprocess.run(
-        [sys.executable, TOOL, '--quick', '--json', *_tiny()], cwd=repo_root,
-        capture_output=True, text=True, timeout=600, env=dict(os.environ))
+        [sys.executable, TOOL, '--quick', '--json', *_tiny()],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ))
     assert result.returncode == 0, result.stderr[-4000:]
     out = json.loads(result.stdout)
     m = out['machine']
@@ -297,49 +318,62 @@ def test_cli_quick_json(repo_root):
 def test_models_and_memory_cli(repo_root):
     """The models and memory sections, each measurement of memory in its own
     process."""
-    result = subprocess.run(
-        [sys.executable, TOOL, '--quick', '--json', '--only', 'models',
-         'memory', '--det-size', '64x64', '--dtypes', 'fp32', '--threads',
-         '1'], cwd=repo_root, capture_output=True, text=True, timeout=900,
-        env=dict(os.environ))
+    result = subprocess.run([
+        sys.executable, TOOL, '--quick', '--json', '--only', 'models',
+        'memory', '--det-size', '64x64', '--dtypes', 'fp32', '--threads', '1'
+    ],
+                            cwd=repo_root,
+                            capture_output=True,
+                            text=True,
+                            timeout=900,
+                            env=dict(os.environ))
     assert result.returncode == 0, result.stderr[-4000:]
     out = json.loads(result.stdout)
-    assert {r['model'] for r in out['models']['rows']} == {
-        'retinanet-r50', 'retinanet-convmlp-s', 'fpn-r50', 'fpn-convmlp-s'}
+    assert {r['model']
+            for r in out['models']['rows']} == {
+                'retinanet-r50', 'retinanet-convmlp-s', 'fpn-r50',
+                'fpn-convmlp-s'
+            }
     off, on = out['memory']['rows']
     assert (off['with_cp'], on['with_cp']) == (False, True)
     for r in (off, on):
         assert r['model'] == 'retinanet-convmlp-s' and r['size'] == [64, 64]
         assert close(r['step_mib'], r['peak_mib'] - r['rss_before_mib'])
-    assert close(out['memory']['saving_mib'],
-                 off['peak_mib'] - on['peak_mib'])
+    assert close(out['memory']['saving_mib'], off['peak_mib'] - on['peak_mib'])
 
 
 @pytest.mark.slow
 def test_compiled_backbone_rows(repo_root):
     """--compile adds NAME+compile rows: the same MACs, ratios to the
     compiled ResNet-50, and their own figure line."""
-    result = subprocess.run(
-        [sys.executable, TOOL, '--json', '--only', 'backbones', '--compile',
-         '--backbones', 'convmlp-s', '--sizes', '96x128', '--batch', '1',
-         '--repeats', '1', '--warmup', '1', '--gemm-sizes', '256',
-         '--dtypes', 'fp32', '--threads', '1'], cwd=repo_root,
-        capture_output=True, text=True, timeout=900, env=dict(os.environ))
+    result = subprocess.run([
+        sys.executable, TOOL, '--json', '--only', 'backbones', '--compile',
+        '--backbones', 'convmlp-s', '--sizes', '96x128', '--batch', '1',
+        '--repeats', '1', '--warmup', '1', '--gemm-sizes', '256', '--dtypes',
+        'fp32', '--threads', '1'
+    ],
+                            cwd=repo_root,
+                            capture_output=True,
+                            text=True,
+                            timeout=900,
+                            env=dict(os.environ))
     assert result.returncode == 0, result.stderr[-4000:]
     out = json.loads(result.stdout)
     assert out['settings']['compile']
     rows = {r['model']: r for r in out['backbones']['rows']}
-    assert set(rows) == {'resnet50', 'convmlp-s', 'resnet50+compile',
-                         'convmlp-s+compile'}
+    assert set(rows) == {
+        'resnet50', 'convmlp-s', 'resnet50+compile', 'convmlp-s+compile'
+    }
     compiled = rows['convmlp-s+compile']
     assert compiled['gmacs'] == rows['convmlp-s']['gmacs']
-    assert close(compiled['ratio_resnet50'], compiled['latency_s'] /
-                 rows['resnet50+compile']['latency_s'])
+    assert close(compiled['ratio_resnet50'],
+                 compiled['latency_s'] / rows['resnet50+compile']['latency_s'])
     names = [f['name'] for f in out['figures']]
     assert names == [
         'ConvMLP-S fp32 latency / ResNet-50 fp32 latency',
         'ConvMLP-S fp32 latency / ResNet-50 fp32 latency '
-        '(torch.compile, both)']
+        '(torch.compile, both)'
+    ]
 
 
 # ------------------------------------------------------------------ runtimes
@@ -349,8 +383,8 @@ def _runtime_rows(tool, runtimes):
     assert list(rows) == list(runtimes) and out['missing'] == {}
     eager = rows['eager']['latency_s']
     for rt, r in rows.items():
-        assert (r['model'], r['size'], r['batch']) == ('convmlp-s', [64, 96],
-                                                       1)
+        assert (r['model'], r['size'], r['batch']) == ('convmlp-s', [64,
+                                                                     96], 1)
         assert r['dtype'] == 'fp32' and r['threads'] == 1
         assert close(r['ratio_eager'], r['latency_s'] / eager)
         assert close(r['throughput_img_s'], 1 / r['latency_s'])
@@ -363,9 +397,13 @@ def _runtime_rows(tool, runtimes):
 def test_runtime_rows_onnxruntime(tool, one_thread):
     pytest.importorskip('onnxruntime')
     out = _runtime_rows(tool, ['eager', 'onnxruntime'])
-    text = tool.format_tables(dict(
-        machine=machine_info(1), other_load={}, runtimes=out,
-        settings=dict(repeats_desc='1', dtypes=['fp32'], dtypes_left_out=[])))
+    text = tool.format_tables(
+        dict(
+            machine=machine_info(1),
+            other_load={},
+            runtimes=out,
+            settings=dict(
+                repeats_desc='1', dtypes=['fp32'], dtypes_left_out=[])))
     assert '| convmlp-s | 64x96 | onnxruntime | 1 |' in text
     assert 'convmlp-s fp32 latency, onnxruntime / eager, 64x96' in text
 
@@ -384,15 +422,20 @@ def test_runtime_rows_compile(tool, one_thread):
 def test_missing_runtimes_are_left_out(tool, monkeypatch):
     import importlib.util
     find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, 'find_spec', lambda name, *a: None
-                        if name == 'openvino' else find_spec(name, *a))
+    monkeypatch.setattr(
+        importlib.util, 'find_spec', lambda name, *a: None
+        if name == 'openvino' else find_spec(name, *a))
     out = tool.run_runtimes(['convmlp-s'], [(32, 32)], ['eager', 'openvino'],
                             1, [1], 0)
     assert out['missing'] == {'openvino': 'openvino'}
     assert [r['runtime'] for r in out['rows']] == ['eager']
-    text = tool.format_tables(dict(
-        machine=machine_info(1), other_load={}, runtimes=out,
-        settings=dict(repeats_desc='1', dtypes=['fp32'], dtypes_left_out=[])))
+    text = tool.format_tables(
+        dict(
+            machine=machine_info(1),
+            other_load={},
+            runtimes=out,
+            settings=dict(
+                repeats_desc='1', dtypes=['fp32'], dtypes_left_out=[])))
     assert 'openvino: not installed (openvino), no rows' in text
 
 

@@ -7,8 +7,13 @@ from mmconvmlp.utils import ToolError, setup_amp, setup_launcher
 
 
 def _optim_cfg(model=None, **optim_wrapper):
-    return Config(dict(model=model or dict(type='RetinaNet'), optim_wrapper=dict(
-        type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-4), **optim_wrapper)))
+    return Config(
+        dict(
+            model=model or dict(type='RetinaNet'),
+            optim_wrapper=dict(
+                type='OptimWrapper',
+                optimizer=dict(type='AdamW', lr=1e-4),
+                **optim_wrapper)))
 
 
 def test_amp_selects_cpu_wrapper(monkeypatch):
@@ -32,8 +37,8 @@ def test_amp_selects_mmengine_wrapper_on_gpu(monkeypatch):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
     cfg = _optim_cfg()
     setup_amp(cfg, True)
-    assert (cfg.optim_wrapper.type, cfg.optim_wrapper.loss_scale) == ('AmpOptimWrapper',
-                                                                      'dynamic')
+    assert (cfg.optim_wrapper.type,
+            cfg.optim_wrapper.loss_scale) == ('AmpOptimWrapper', 'dynamic')
     plain = _optim_cfg()
     setup_amp(plain, False)
     assert plain.optim_wrapper.type == 'OptimWrapper'
@@ -42,7 +47,9 @@ def test_amp_selects_mmengine_wrapper_on_gpu(monkeypatch):
 def test_amp_rejects_other_wrappers():
     cfg = _optim_cfg()
     cfg.optim_wrapper.type = 'ApexOptimWrapper'
-    with pytest.raises(ToolError, match='--amp works with optim_wrapper type OptimWrapper'):
+    with pytest.raises(
+            ToolError,
+            match='--amp works with optim_wrapper type OptimWrapper'):
         setup_amp(cfg, True)
 
 

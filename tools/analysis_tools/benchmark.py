@@ -59,21 +59,22 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 # mmengine imports pkg_resources, which warns on every start.
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 # Runs from a clone without installing the package, too.
-sys.path.insert(
-    0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+sys.path.insert(0,
+                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-import torch  # noqa: E402
-import torch.nn as nn  # noqa: E402
+import torch
+import torch.nn as nn
 
-from mmconvmlp.utils.benchmark import (DTYPES, RUNTIMES,  # noqa: E402
-                                       OtherLoad, TimedRun, autocast,
-                                       bf16_cosine_similarity,
+# yapf: disable
+from mmconvmlp.utils.benchmark import (DTYPES, RUNTIMES, OtherLoad, TimedRun,
+                                       autocast, bf16_cosine_similarity,
                                        compile_for_inference, count_gmacs,
                                        gemm_peak, gemm_rows, gemm_runs,
                                        machine_info, measure_interleaved,
                                        missing_runtimes, peak_rss_of_step,
                                        runtime_rows, runtime_runs, timed)
-from mmconvmlp.utils.cpu import EMULATED_BF16_SLOWDOWN  # noqa: E402
+# yapf: enable
+from mmconvmlp.utils.cpu import EMULATED_BF16_SLOWDOWN
 
 BACKBONES = ('convmlp-s', 'convmlp-m', 'convmlp-l', 'resnet50', 'resnet50-cl',
              'swin-t')
@@ -101,8 +102,10 @@ CONVMLP_TYPES = ('mmconvmlp.ConvMLP', 'ConvMLP')
 
 def log(msg: str) -> None:
     """Print a progress line to stderr (stdout carries the tables or JSON)."""
-    print(f'[benchmark {time.strftime("%H:%M:%S")}] {msg}', file=sys.stderr,
-          flush=True)
+    print(
+        f'[benchmark {time.strftime("%H:%M:%S")}] {msg}',
+        file=sys.stderr,
+        flush=True)
 
 
 def _fmt(v, spec: str = '.3f', none: str = '-') -> str:
@@ -165,11 +168,11 @@ def reference_of(name: str) -> str:
     return REFERENCE + COMPILED if name.endswith(COMPILED) else REFERENCE
 
 
-def backbone_input(name: str, batch: int,
-                   size: Tuple[int, int]) -> torch.Tensor:
+def backbone_input(name: str, batch: int, size: Tuple[int,
+                                                      int]) -> torch.Tensor:
     """A random (batch, 3, H, W) image batch, channels-last for resnet50-cl."""
-    x = torch.randn(batch, 3, *size,
-                    generator=torch.Generator().manual_seed(batch))
+    x = torch.randn(
+        batch, 3, *size, generator=torch.Generator().manual_seed(batch))
     if base_name(name) == 'resnet50-cl':
         x = x.contiguous(memory_format=torch.channels_last)
     return x
@@ -189,9 +192,13 @@ def backbone_runs(models: Dict[str, nn.Module], size: Tuple[int, int],
                     with torch.inference_mode(), autocast(dtype):
                         model(x)
 
-                runs.append(TimedRun(dict(model=name, size=list(size),
-                                          batch=batch, dtype=dtype),
-                                     timed(fwd)))
+                runs.append(
+                    TimedRun(
+                        dict(
+                            model=name,
+                            size=list(size),
+                            batch=batch,
+                            dtype=dtype), timed(fwd)))
     return runs
 
 
@@ -210,8 +217,10 @@ def backbone_rows(runs: Sequence[TimedRun], gmacs: Dict[str, float],
     Returns:
         list[dict]: See :func:`run_backbones`.
     """
-    by_key = {(r.key['model'], r.key['batch'], r.key['dtype']): r.median
-              for r in runs}
+    by_key = {
+        (r.key['model'], r.key['batch'], r.key['dtype']): r.median
+        for r in runs
+    }
     rows = []
     for item in runs:
         k, t = item.key, item.median
@@ -221,15 +230,22 @@ def backbone_rows(runs: Sequence[TimedRun], gmacs: Dict[str, float],
         gflops = 2 * macs / t if macs is not None else None
         p = peak.get(dtype, {}).get('gflops')
         ref = reference_of(k['model'])
-        rows.append(dict(
-            k, gmacs=macs, latency_s=t, times_s=item.times,
-            min_s=min(item.times), throughput_img_s=batch / t, gflops=gflops,
-            gemm_peak_gflops=p,
-            peak_fraction=gflops / p if gflops is not None and p else None,
-            ratio_resnet50=_ratio(t, by_key.get((ref, batch, dtype))),
-            ratio_resnet50_fp32=_ratio(t, by_key.get((ref, batch, 'fp32'))),
-            cos_sim_fp32=cos.get(k['model']) if dtype == 'bf16' else None,
-            bf16_native=bf16_native if dtype == 'bf16' else None))
+        rows.append(
+            dict(
+                k,
+                gmacs=macs,
+                latency_s=t,
+                times_s=item.times,
+                min_s=min(item.times),
+                throughput_img_s=batch / t,
+                gflops=gflops,
+                gemm_peak_gflops=p,
+                peak_fraction=gflops / p if gflops is not None and p else None,
+                ratio_resnet50=_ratio(t, by_key.get((ref, batch, dtype))),
+                ratio_resnet50_fp32=_ratio(t, by_key.get(
+                    (ref, batch, 'fp32'))),
+                cos_sim_fp32=cos.get(k['model']) if dtype == 'bf16' else None,
+                bf16_native=bf16_native if dtype == 'bf16' else None))
     return rows
 
 
@@ -275,8 +291,9 @@ def run_backbones(names: Sequence[str],
         if base not in eager:
             log(f'building {base}')
             eager[base] = build_backbone(base)
-        models[name] = (eager[base] if name == base else
-                        compile_for_inference(eager[base]))
+        models[name] = (
+            eager[base]
+            if name == base else compile_for_inference(eager[base]))
     rows, grows, peaks = [], [], {}
     for size, batch, reps in zip(sizes, batches, repeats):
         label = f'backbones {_hw(size)}'
@@ -296,9 +313,13 @@ def run_backbones(names: Sequence[str],
         runs = backbone_runs(models, size, sorted({1, max(batch, 1)}), dtypes)
         gruns = gemm_runs(gemm_sizes, dtypes)
         measure_interleaved(gruns + runs, warmup, reps, log, label)
-        g = [dict(r, size=list(size),
-                  bf16_native=bf16_native if r['dtype'] == 'bf16' else None)
-             for r in gemm_rows(gruns)]
+        g = [
+            dict(
+                r,
+                size=list(size),
+                bf16_native=bf16_native if r['dtype'] == 'bf16' else None)
+            for r in gemm_rows(gruns)
+        ]
         peak = gemm_peak(g)
         grows += g
         peaks[_hw(size)] = peak
@@ -319,34 +340,41 @@ def ratio_figures(rows: Sequence[dict]) -> List[dict]:
         ``latency_s`` (ConvMLP-S's) and ``reference_s`` (ResNet-50's), one per
         size where both were timed.
     """
-    by_key = {(r['model'], _hw(r['size']), r['batch'], r['dtype']): r
-              for r in rows}
+    by_key = {
+        (r['model'], _hw(r['size']), r['batch'], r['dtype']): r
+        for r in rows
+    }
     figures = []
     for suffix, how in (('', ''), (COMPILED, ' (torch.compile, both)')):
         for size in dict.fromkeys(_hw(r['size']) for r in rows):
             mine = by_key.get(('convmlp-s' + suffix, size, 1, 'fp32'))
             ref = by_key.get((REFERENCE + suffix, size, 1, 'fp32'))
             if mine and ref:
-                figures.append(dict(
-                    name='ConvMLP-S fp32 latency / ResNet-50 fp32 latency' +
-                    how, size=size, batch=1,
-                    value=mine['latency_s'] / ref['latency_s'],
-                    latency_s=mine['latency_s'],
-                    reference_s=ref['latency_s']))
+                figures.append(
+                    dict(
+                        name='ConvMLP-S fp32 latency / ResNet-50 fp32 latency'
+                        + how,
+                        size=size,
+                        batch=1,
+                        value=mine['latency_s'] / ref['latency_s'],
+                        latency_s=mine['latency_s'],
+                        reference_s=ref['latency_s']))
     return figures
 
 
 def figure_lines(figures: Sequence[dict]) -> List[str]:
     """The figures of :func:`ratio_figures` as plain text lines."""
-    return [f'{f["name"]}, {f["size"]}, batch {f["batch"]}: '
-            f'{f["value"]:.3f} ({f["latency_s"] * 1e3:.1f} ms / '
-            f'{f["reference_s"] * 1e3:.1f} ms, same run)' for f in figures]
+    return [
+        f'{f["name"]}, {f["size"]}, batch {f["batch"]}: '
+        f'{f["value"]:.3f} ({f["latency_s"] * 1e3:.1f} ms / '
+        f'{f["reference_s"] * 1e3:.1f} ms, same run)' for f in figures
+    ]
 
 
 # ------------------------------------------------------------------ runtimes
 def run_runtimes(names: Sequence[str], sizes: Sequence[Tuple[int, int]],
-                 runtimes: Sequence[str], threads: int,
-                 repeats: Sequence[int], warmup: int) -> dict:
+                 runtimes: Sequence[str], threads: int, repeats: Sequence[int],
+                 warmup: int) -> dict:
     """The ``runtimes`` section: each backbone at each size, batch 1, fp32,
     on every installed runtime of ``runtimes``, one interleaved loop per
     size (:func:`mmconvmlp.utils.benchmark.runtime_runs`).
@@ -387,11 +415,13 @@ def run_runtimes(names: Sequence[str], sizes: Sequence[Tuple[int, int]],
 def runtime_figure_lines(rows: Sequence[dict]) -> List[str]:
     """One line per backbone, size and runtime other than eager: latency /
     eager latency, both from the same loop."""
-    return [f'{r["model"]} fp32 latency, {r["runtime"]} / eager, '
-            f'{_hw(r["size"])}, batch {r["batch"]}, {r["threads"]} threads: '
-            f'{r["ratio_eager"]:.3f} ({r["latency_s"] * 1e3:.1f} ms / '
-            f'{r["latency_s"] / r["ratio_eager"] * 1e3:.1f} ms, same run)'
-            for r in rows if r['runtime'] != 'eager' and r['ratio_eager']]
+    return [
+        f'{r["model"]} fp32 latency, {r["runtime"]} / eager, '
+        f'{_hw(r["size"])}, batch {r["batch"]}, {r["threads"]} threads: '
+        f'{r["ratio_eager"]:.3f} ({r["latency_s"] * 1e3:.1f} ms / '
+        f'{r["latency_s"] / r["ratio_eager"] * 1e3:.1f} ms, same run)'
+        for r in rows if r['runtime'] != 'eager' and r['ratio_eager']
+    ]
 
 
 # -------------------------------------------------------------- whole models
@@ -441,8 +471,9 @@ def stock_config(scope: str) -> str:
     """
     import importlib
     package = importlib.import_module(scope)
-    path = osp.join(osp.dirname(package.__file__), '.mim', 'configs',
-                    STOCK_CONFIGS[scope][1])
+    path = osp.join(
+        osp.dirname(package.__file__), '.mim', 'configs',
+        STOCK_CONFIGS[scope][1])
     if not osp.isfile(path):
         raise FileNotFoundError(
             f'{scope} {package.__version__} ships no {path}; give the configs '
@@ -495,8 +526,9 @@ def whole_models(configs: Optional[Sequence[str]] = None,
         name = osp.splitext(osp.basename(path))[0]
         models.append(WholeModel(name, osp.abspath(path), scope))
         if cfg.model.backbone.get('type') not in CONVMLP_TYPES:
-            models.append(WholeModel(f'{name}-convmlp-{arch}',
-                                     osp.abspath(path), scope, arch, name))
+            models.append(
+                WholeModel(f'{name}-convmlp-{arch}', osp.abspath(path), scope,
+                           arch, name))
     return models
 
 
@@ -566,11 +598,13 @@ def make_batch(net: nn.Module, scope: str, size: Tuple[int, int],
     if scope == 'mmdet':
         roi_head = getattr(net, 'roi_head', None)
         head = getattr(net, 'bbox_head', None) or roi_head.bbox_head
-        return det_batch(num_classes=head.num_classes, size=size,
-                         with_mask=bool(getattr(roi_head, 'with_mask',
-                                                False)), batch_size=batch)
-    return seg_batch(num_classes=net.decode_head.num_classes, size=size,
-                     batch_size=batch)
+        return det_batch(
+            num_classes=head.num_classes,
+            size=size,
+            with_mask=bool(getattr(roi_head, 'with_mask', False)),
+            batch_size=batch)
+    return seg_batch(
+        num_classes=net.decode_head.num_classes, size=size, batch_size=batch)
 
 
 def make_optim_wrapper(net: nn.Module, dtype: str):
@@ -583,11 +617,10 @@ def make_optim_wrapper(net: nn.Module, dtype: str):
     from mmengine.optim import OptimWrapper
 
     from mmconvmlp.engine import CPUAmpOptimWrapper
-    optimizer = torch.optim.AdamW(net.parameters(), lr=1e-4,
-                                  weight_decay=1e-4)
+    optimizer = torch.optim.AdamW(net.parameters(), lr=1e-4, weight_decay=1e-4)
     if dtype == 'bf16':
-        return CPUAmpOptimWrapper(optimizer=optimizer,
-                                  allow_emulated_bf16=True)
+        return CPUAmpOptimWrapper(
+            optimizer=optimizer, allow_emulated_bf16=True)
     return OptimWrapper(optimizer=optimizer)
 
 
@@ -615,8 +648,9 @@ def infer_fn(net: nn.Module, data: dict, scope: str,
     def run() -> float:
         net.eval()
         batch = copy.deepcopy(data)
-        ctx = (autocast_submodules(net, AUTOCAST_MODULES[scope])
-               if dtype == 'bf16' else contextlib.nullcontext())
+        ctx = (
+            autocast_submodules(net, AUTOCAST_MODULES[scope])
+            if dtype == 'bf16' else contextlib.nullcontext())
         start = time.perf_counter()
         with torch.no_grad(), ctx:
             net.test_step(batch)
@@ -637,9 +671,14 @@ class _TensorMode(nn.Module):
         return self.net(inputs, mode='tensor')
 
 
-def run_models(models: Sequence[WholeModel], det_size: Tuple[int, int],
-               seg_size: Tuple[int, int], batch: int, dtypes: Sequence[str],
-               repeats: int, warmup: int, bf16_native: bool = True) -> dict:
+def run_models(models: Sequence[WholeModel],
+               det_size: Tuple[int, int],
+               seg_size: Tuple[int, int],
+               batch: int,
+               dtypes: Sequence[str],
+               repeats: int,
+               warmup: int,
+               bf16_native: bool = True) -> dict:
     """The ``models`` section: inference and one training step of each
     model, all in one interleaved loop.
 
@@ -679,8 +718,14 @@ def run_models(models: Sequence[WholeModel], det_size: Tuple[int, int],
             f'batch {batch}')
         for mode in ('infer', 'train'):
             for dtype in dtypes:
-                key = dict(model=m.name, task=m.scope[2:], size=list(size),
-                           batch=batch, mode=mode, dtype=dtype, peer=m.peer)
+                key = dict(
+                    model=m.name,
+                    task=m.scope[2:],
+                    size=list(size),
+                    batch=batch,
+                    mode=mode,
+                    dtype=dtype,
+                    peer=m.peer)
                 if mode == 'infer':
                     run = infer_fn(net, data, m.scope, dtype)
                 else:
@@ -688,22 +733,30 @@ def run_models(models: Sequence[WholeModel], det_size: Tuple[int, int],
                                         make_optim_wrapper(net, dtype))
                 runs.append(TimedRun(key, run))
     measure_interleaved(runs, warmup, repeats, log, 'models')
-    by_key = {(r.key['model'], r.key['mode'], r.key['dtype']): r.median
-              for r in runs}
+    by_key = {
+        (r.key['model'], r.key['mode'], r.key['dtype']): r.median
+        for r in runs
+    }
     rows = []
     for item in runs:
         k, t = item.key, item.median
         peer = k['peer'] or k['model']
         own32 = by_key.get((k['model'], k['mode'], 'fp32'))
         bf16 = k['dtype'] == 'bf16'
-        rows.append(dict(
-            k, gmacs=gmacs[k['model']], params_m=params[k['model']],
-            latency_s=t, times_s=item.times, min_s=min(item.times),
-            throughput_img_s=k['batch'] / t,
-            ratio_r50=_ratio(t, by_key.get((peer, k['mode'], k['dtype']))),
-            ratio_r50_fp32=_ratio(t, by_key.get((peer, k['mode'], 'fp32'))),
-            bf16_speedup=own32 / t if bf16 and own32 else None,
-            bf16_native=bf16_native if bf16 else None))
+        rows.append(
+            dict(
+                k,
+                gmacs=gmacs[k['model']],
+                params_m=params[k['model']],
+                latency_s=t,
+                times_s=item.times,
+                min_s=min(item.times),
+                throughput_img_s=k['batch'] / t,
+                ratio_r50=_ratio(t, by_key.get((peer, k['mode'], k['dtype']))),
+                ratio_r50_fp32=_ratio(t, by_key.get(
+                    (peer, k['mode'], 'fp32'))),
+                bf16_speedup=own32 / t if bf16 and own32 else None,
+                bf16_native=bf16_native if bf16 else None))
     return dict(rows=rows)
 
 
@@ -754,36 +807,53 @@ def run_memory(model: WholeModel, size: Tuple[int, int], batch: int,
     for with_cp in (False, True):
         log(f'memory: {model.name} {_hw(size)} batch {batch} '
             f'with_cp={with_cp} (fresh process)')
-        spec = dict(model=asdict(model), with_cp=with_cp, size=list(size),
-                    batch=batch, threads=threads)
+        spec = dict(
+            model=asdict(model),
+            with_cp=with_cp,
+            size=list(size),
+            batch=batch,
+            threads=threads)
         with tempfile.TemporaryDirectory() as tmp:
             out = osp.join(tmp, 'result.json')
-            proc = subprocess.run(
-                [sys.executable, osp.abspath(__file__), '--memory-worker',
-                 json.dumps(spec), out], stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, text=True)
+            proc = subprocess.run([
+                sys.executable,
+                osp.abspath(__file__), '--memory-worker',
+                json.dumps(spec), out
+            ],
+                                  stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT,
+                                  text=True)
             if proc.returncode != 0:
                 raise RuntimeError(f'memory worker (with_cp={with_cp}) '
                                    f'failed:\n{proc.stdout[-3000:]}')
             with open(out) as f:
                 result = json.load(f)
-        rows.append(dict(model=model.name, size=list(size), batch=batch,
-                         with_cp=with_cp, **result))
+        rows.append(
+            dict(
+                model=model.name,
+                size=list(size),
+                batch=batch,
+                with_cp=with_cp,
+                **result))
         log(f'memory: with_cp={with_cp}: peak {result["peak_mib"]:.0f} MiB, '
             f'step {result["step_mib"]:.0f} MiB, {result["step_s"]:.2f} s')
     off, on = rows
     saving = off['peak_mib'] - on['peak_mib']
     step_saving = off['step_mib'] - on['step_mib']
-    return dict(rows=rows, saving_mib=saving,
-                saving_fraction=saving / off['peak_mib'],
-                step_saving_fraction=(step_saving / off['step_mib']
-                                      if off['step_mib'] else None))
+    return dict(
+        rows=rows,
+        saving_mib=saving,
+        saving_fraction=saving / off['peak_mib'],
+        step_saving_fraction=(step_saving /
+                              off['step_mib'] if off['step_mib'] else None))
 
 
 # -------------------------------------------------------------------- tables
 def _table(header: Sequence[str], lines: Sequence[Sequence[str]]) -> str:
-    out = ['| ' + ' | '.join(header) + ' |',
-           '|' + '|'.join('---' for _ in header) + '|']
+    out = [
+        '| ' + ' | '.join(header) + ' |',
+        '|' + '|'.join('---' for _ in header) + '|'
+    ]
     out += ['| ' + ' | '.join(line) + ' |' for line in lines]
     return '\n'.join(out)
 
@@ -798,9 +868,11 @@ def dtype_label(row: dict) -> str:
 
 def machine_line(m: dict) -> str:
     """The CPU and software of the results in one paragraph."""
-    limits = [f'{k.upper()}={m[k]}'
-              for k in ('onednn_max_cpu_isa', 'aten_cpu_capability',
-                        'omp_wait_policy') if m.get(k)]
+    limits = [
+        f'{k.upper()}={m[k]}'
+        for k in ('onednn_max_cpu_isa', 'aten_cpu_capability',
+                  'omp_wait_policy') if m.get(k)
+    ]
     return (f'CPU: {m["cpu"]}, {m["cores"]} cores, {m["threads"]} threads; '
             f'hardware ISA {m["hardware_isa"]}; torch kernels '
             f'{m["torch_isa"]}; bfloat16 '
@@ -815,9 +887,11 @@ def format_tables(results: dict) -> str:
     """The results as Markdown: the machine, GEMM, backbone, whole-model and
     memory tables, and the ConvMLP-S / ResNet-50 figure lines."""
     s = results['settings']
-    head = [machine_line(results['machine']),
-            f'Timed repeats (interleaved; medians shown): '
-            f'{s["repeats_desc"]}.']
+    head = [
+        machine_line(results['machine']),
+        f'Timed repeats (interleaved; medians shown): '
+        f'{s["repeats_desc"]}.'
+    ]
     if not results['machine']['bf16_native'] and 'bf16' in s['dtypes']:
         head.append('bfloat16 is emulated on this CPU '
                     f'({EMULATED_BF16_SLOWDOWN} slower than fp32): its rows '
@@ -825,62 +899,86 @@ def format_tables(results: dict) -> str:
     if s['dtypes_left_out']:
         head.append(f'Left out: {", ".join(s["dtypes_left_out"])} rows '
                     '(--quick on a CPU without native bfloat16).')
-    load = {k: v for k, v in results.get('other_load', {}).items()
-            if v is not None}
+    load = {
+        k: v
+        for k, v in results.get('other_load', {}).items() if v is not None
+    }
     if load:
-        head.append('CPU share taken by other processes: ' + ', '.join(
-            f'{k} {v * 100:.0f} %' for k, v in load.items()) + '.')
+        head.append('CPU share taken by other processes: ' +
+                    ', '.join(f'{k} {v * 100:.0f} %'
+                              for k, v in load.items()) + '.')
     parts = [' '.join(head)]
     bb = results.get('backbones')
     if bb:
-        parts.append('GEMM (M = N = K = n), per image-size loop:\n\n' + _table(
-            ['loop', 'GEMM', 'n', 'dtype', 'ms', 'GFLOP/s'],
-            [[_hw(g['size']), g['gemm'], str(g['n']), dtype_label(g),
-              _fmt(g['latency_s'] * 1e3, '.1f'), _fmt(g['gflops'], '.0f')]
-             for g in bb['gemm']]))
-        parts.append('Backbones (forward pass, inference):\n\n' + _table(
-            ['backbone', 'size', 'batch', 'dtype', 'GMACs', 'latency ms',
-             'img/s', 'GFLOP/s', '% GEMM peak', 'x ResNet-50',
-             'x ResNet-50 fp32', 'cos bf16/fp32'],
-            [[r['model'], _hw(r['size']), str(r['batch']), dtype_label(r),
-              _fmt(r['gmacs'], '.2f'), _fmt(r['latency_s'] * 1e3, '.1f'),
-              _fmt(r['throughput_img_s'], '.2f'), _fmt(r['gflops'], '.0f'),
-              _fmt(r['peak_fraction'] and r['peak_fraction'] * 100, '.0f'),
-              _fmt(r['ratio_resnet50'], '.2f'),
-              _fmt(r['ratio_resnet50_fp32'], '.2f'),
-              _fmt(r['cos_sim_fp32'], '.5f')] for r in bb['rows']]))
+        parts.append('GEMM (M = N = K = n), per image-size loop:\n\n' +
+                     _table(['loop', 'GEMM', 'n', 'dtype', 'ms', 'GFLOP/s'], [[
+                         _hw(g['size']), g['gemm'],
+                         str(g['n']),
+                         dtype_label(g),
+                         _fmt(g['latency_s'] * 1e3, '.1f'),
+                         _fmt(g['gflops'], '.0f')
+                     ] for g in bb['gemm']]))
+        parts.append('Backbones (forward pass, inference):\n\n' + _table([
+            'backbone', 'size', 'batch', 'dtype', 'GMACs', 'latency ms',
+            'img/s', 'GFLOP/s', '% GEMM peak', 'x ResNet-50',
+            'x ResNet-50 fp32', 'cos bf16/fp32'
+        ], [[
+            r['model'],
+            _hw(r['size']),
+            str(r['batch']),
+            dtype_label(r),
+            _fmt(r['gmacs'], '.2f'),
+            _fmt(r['latency_s'] * 1e3, '.1f'),
+            _fmt(r['throughput_img_s'], '.2f'),
+            _fmt(r['gflops'], '.0f'),
+            _fmt(r['peak_fraction'] and r['peak_fraction'] * 100, '.0f'),
+            _fmt(r['ratio_resnet50'], '.2f'),
+            _fmt(r['ratio_resnet50_fp32'], '.2f'),
+            _fmt(r['cos_sim_fp32'], '.5f')
+        ] for r in bb['rows']]))
     if results.get('figures'):
         parts.append('\n'.join(figure_lines(results['figures'])))
     mo = results.get('models')
     if mo:
         parts.append(
             'Whole models (infer = test_step with post-processing; train = '
-            'one train_step with AdamW):\n\n' + _table(
-                ['model', 'size', 'batch', 'mode', 'dtype', 'M params',
-                 'GMACs', 'ms', 'img/s', 'x R50 peer', 'x R50 peer fp32',
-                 'bf16 speed-up'],
-                [[r['model'], _hw(r['size']), str(r['batch']), r['mode'],
-                  dtype_label(r), _fmt(r['params_m'], '.2f'),
-                  _fmt(r['gmacs'], '.1f'), _fmt(r['latency_s'] * 1e3, '.0f'),
-                  _fmt(r['throughput_img_s'], '.2f'),
-                  _fmt(r['ratio_r50'], '.2f'),
-                  _fmt(r['ratio_r50_fp32'], '.2f'),
-                  _fmt(r['bf16_speedup'], '.2f')] for r in mo['rows']]))
+            'one train_step with AdamW):\n\n' + _table([
+                'model', 'size', 'batch', 'mode', 'dtype', 'M params', 'GMACs',
+                'ms', 'img/s', 'x R50 peer', 'x R50 peer fp32', 'bf16 speed-up'
+            ], [[
+                r['model'],
+                _hw(r['size']),
+                str(r['batch']), r['mode'],
+                dtype_label(r),
+                _fmt(r['params_m'], '.2f'),
+                _fmt(r['gmacs'], '.1f'),
+                _fmt(r['latency_s'] * 1e3, '.0f'),
+                _fmt(r['throughput_img_s'], '.2f'),
+                _fmt(r['ratio_r50'], '.2f'),
+                _fmt(r['ratio_r50_fp32'], '.2f'),
+                _fmt(r['bf16_speedup'], '.2f')
+            ] for r in mo['rows']]))
     rt = results.get('runtimes')
     if rt:
         parts.append(
             'Runtimes (one backbone, batch 1, fp32; ONNX files exported with '
-            'dynamic axes):\n\n' + _table(
-                ['backbone', 'size', 'runtime', 'threads', 'latency ms',
-                 'img/s', 'x eager', 'max error vs eager'],
-                [[r['model'], _hw(r['size']), r['runtime'], str(r['threads']),
-                  _fmt(r['latency_s'] * 1e3, '.1f'),
-                  _fmt(r['throughput_img_s'], '.2f'),
-                  _fmt(r['ratio_eager'], '.3f'),
-                  _fmt(r['max_error'], '.1e')] for r in rt['rows']]))
+            'dynamic axes):\n\n' + _table([
+                'backbone', 'size', 'runtime', 'threads', 'latency ms',
+                'img/s', 'x eager', 'max error vs eager'
+            ], [[
+                r['model'],
+                _hw(r['size']), r['runtime'],
+                str(r['threads']),
+                _fmt(r['latency_s'] * 1e3, '.1f'),
+                _fmt(r['throughput_img_s'], '.2f'),
+                _fmt(r['ratio_eager'], '.3f'),
+                _fmt(r['max_error'], '.1e')
+            ] for r in rt['rows']]))
         lines = runtime_figure_lines(rt['rows'])
-        lines += [f'{k}: not installed ({v}), no rows'
-                  for k, v in rt['missing'].items()]
+        lines += [
+            f'{k}: not installed ({v}), no rows'
+            for k, v in rt['missing'].items()
+        ]
         if lines:
             parts.append('\n'.join(lines))
     me = results.get('memory')
@@ -888,13 +986,19 @@ def format_tables(results: dict) -> str:
         step_saving = me['step_saving_fraction']
         parts.append(
             'Peak memory of one training step (fp32, fresh process each):'
-            '\n\n' + _table(
-                ['model', 'size', 'batch', 'with_cp', 'RSS before MiB',
-                 'peak RSS MiB', 'step (peak - before) MiB', 'step s'],
-                [[r['model'], _hw(r['size']), str(r['batch']),
-                  str(r['with_cp']), _fmt(r['rss_before_mib'], '.0f'),
-                  _fmt(r['peak_mib'], '.0f'), _fmt(r['step_mib'], '.0f'),
-                  _fmt(r['step_s'], '.2f')] for r in me['rows']]) +
+            '\n\n' + _table([
+                'model', 'size', 'batch', 'with_cp', 'RSS before MiB',
+                'peak RSS MiB', 'step (peak - before) MiB', 'step s'
+            ], [[
+                r['model'],
+                _hw(r['size']),
+                str(r['batch']),
+                str(r['with_cp']),
+                _fmt(r['rss_before_mib'], '.0f'),
+                _fmt(r['peak_mib'], '.0f'),
+                _fmt(r['step_mib'], '.0f'),
+                _fmt(r['step_s'], '.2f')
+            ] for r in me['rows']]) +
             f'\n\nwith_cp lowers the peak by {me["saving_mib"]:.0f} MiB '
             f'({me["saving_fraction"] * 100:.1f} % of the peak RSS, '
             f'{_fmt(step_saving and step_saving * 100, ".1f")} % of the '
@@ -930,75 +1034,130 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         'backbones, whole models (RetinaNet, Semantic FPN) and the training '
         'memory of with_cp. Prints Markdown tables, or JSON with --json; '
         'progress goes to stderr.')
-    p.add_argument('--json', action='store_true',
-                   help='print the results as JSON')
     p.add_argument(
-        '--quick', action='store_true',
+        '--json', action='store_true', help='print the results as JSON')
+    p.add_argument(
+        '--quick',
+        action='store_true',
         help='tiny run: 224x224 (batch 1 and 2), detection 128x128, '
         'segmentation 64x64, no warm-up, 1 repeat, GEMM n=512, and no bf16 '
         'rows on a CPU without native bfloat16; explicit options still win')
-    p.add_argument('--only', nargs='+', choices=SECTIONS, default=None,
-                   help='sections to run (default: backbones, models, '
-                   'memory, and runtimes when --runtimes is given)')
-    p.add_argument('--sizes', nargs='+', type=_size, default=None,
-                   help='backbone image sizes HxW (default: 224x224 800x1216)')
     p.add_argument(
-        '--batch', nargs='+', type=int, default=None,
+        '--only',
+        nargs='+',
+        choices=SECTIONS,
+        default=None,
+        help='sections to run (default: backbones, models, '
+        'memory, and runtimes when --runtimes is given)')
+    p.add_argument(
+        '--sizes',
+        nargs='+',
+        type=_size,
+        default=None,
+        help='backbone image sizes HxW (default: 224x224 800x1216)')
+    p.add_argument(
+        '--batch',
+        nargs='+',
+        type=int,
+        default=None,
         help='the larger backbone batch, one per size or one for all (batch '
         '1 always runs; default: 8 at 224x224, 2 at 800x1216)')
     p.add_argument(
-        '--repeats', type=int, default=None,
+        '--repeats',
+        type=int,
+        default=None,
         help='timed repeats of every configuration (default: 5 for images of '
         'up to 300,000 pixels such as 224x224, else 3; 3 for the whole '
         'models; 1 with --quick)')
-    p.add_argument('--warmup', type=int, default=None,
-                   help='untimed runs of every configuration first (default: '
-                   '1; 0 with --quick)')
-    p.add_argument('--threads', type=int, default=cores,
-                   help='intra-op threads, torch.set_num_threads (default: '
-                   f'the cores this process may use, here {cores})')
-    p.add_argument('--dtypes', nargs='+', choices=DTYPES, default=list(DTYPES),
-                   help='fp32 and/or bf16 autocast (default: both)')
     p.add_argument(
-        '--backbones', nargs='+', choices=BACKBONES, default=list(BACKBONES),
+        '--warmup',
+        type=int,
+        default=None,
+        help='untimed runs of every configuration first (default: '
+        '1; 0 with --quick)')
+    p.add_argument(
+        '--threads',
+        type=int,
+        default=cores,
+        help='intra-op threads, torch.set_num_threads (default: '
+        f'the cores this process may use, here {cores})')
+    p.add_argument(
+        '--dtypes',
+        nargs='+',
+        choices=DTYPES,
+        default=list(DTYPES),
+        help='fp32 and/or bf16 autocast (default: both)')
+    p.add_argument(
+        '--backbones',
+        nargs='+',
+        choices=BACKBONES,
+        default=list(BACKBONES),
         help='backbones to time (default: all; resnet50, the reference of '
         'the ratios, always runs; resnet50-cl is ResNet-50 fed channels-last '
         'images)')
     p.add_argument(
-        '--compile', action='store_true',
+        '--compile',
+        action='store_true',
         help='also time each backbone under torch.compile with Inductor '
         'freezing (rows NAME+compile, ratios to resnet50+compile; compiles '
         'each size, batch and dtype once during the warm-up)')
     p.add_argument(
-        '--config', nargs='+', default=None, metavar='PATH',
+        '--config',
+        nargs='+',
+        default=None,
+        metavar='PATH',
         help='MMDetection / MMSegmentation configs to time in the models '
         'section instead of the stock RetinaNet and Semantic FPN: each as it '
         'is and, unless its backbone is ConvMLP, with ConvMLP swapped in')
-    p.add_argument('--model-arch', choices=('s', 'm', 'l'), default='s',
-                   help='the ConvMLP swapped into the whole models '
-                   '(default: s)')
-    p.add_argument('--det-size', type=_size, default=None,
-                   help='detection image size (default: 800x1216; the '
-                   'memory section uses it too)')
-    p.add_argument('--seg-size', type=_size, default=None,
-                   help='segmentation image size (default: 512x512, the '
-                   'ADE20K crop)')
-    p.add_argument('--model-batch', type=int, default=1,
-                   help='images per whole-model step, also for memory '
-                   '(default: 1)')
-    p.add_argument('--gemm-sizes', nargs='+', type=int, default=None,
-                   help='square GEMM sizes of the peak (default: 2048)')
     p.add_argument(
-        '--runtimes', nargs='+', choices=RUNTIMES, default=None,
+        '--model-arch',
+        choices=('s', 'm', 'l'),
+        default='s',
+        help='the ConvMLP swapped into the whole models '
+        '(default: s)')
+    p.add_argument(
+        '--det-size',
+        type=_size,
+        default=None,
+        help='detection image size (default: 800x1216; the '
+        'memory section uses it too)')
+    p.add_argument(
+        '--seg-size',
+        type=_size,
+        default=None,
+        help='segmentation image size (default: 512x512, the '
+        'ADE20K crop)')
+    p.add_argument(
+        '--model-batch',
+        type=int,
+        default=1,
+        help='images per whole-model step, also for memory '
+        '(default: 1)')
+    p.add_argument(
+        '--gemm-sizes',
+        nargs='+',
+        type=int,
+        default=None,
+        help='square GEMM sizes of the peak (default: 2048)')
+    p.add_argument(
+        '--runtimes',
+        nargs='+',
+        choices=RUNTIMES,
+        default=None,
         help='runtimes of the runtimes section, which this option turns on '
         '(default: all four; those not installed are left out)')
     p.add_argument(
-        '--runtime-backbones', nargs='+', choices=BACKBONES,
+        '--runtime-backbones',
+        nargs='+',
+        choices=BACKBONES,
         default=['convmlp-s'],
         help='backbones of the runtimes section (default: convmlp-s)')
     # Internal: one memory measurement, run by the memory section.
-    p.add_argument('--memory-worker', nargs=2, metavar=('SPEC', 'OUT'),
-                   help=argparse.SUPPRESS)
+    p.add_argument(
+        '--memory-worker',
+        nargs=2,
+        metavar=('SPEC', 'OUT'),
+        help=argparse.SUPPRESS)
     args = p.parse_args(argv)
 
     q = args.quick
@@ -1009,15 +1168,18 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     if args.sizes is None:
         args.sizes = [(224, 224)] if q else [(224, 224), DETECTION_SIZE]
     if args.batch is None:
-        args.batch = [2 if q else (8 if s[0] * s[1] <= 300_000 else 2)
-                      for s in args.sizes]
+        args.batch = [
+            2 if q else (8 if s[0] * s[1] <= 300_000 else 2)
+            for s in args.sizes
+        ]
     elif len(args.batch) == 1:
         args.batch = args.batch * len(args.sizes)
     if len(args.batch) != len(args.sizes):
         p.error(f'--batch takes one value or one per size ({len(args.sizes)})')
     if args.repeats is None:
-        args.size_repeats = [1 if q else default_repeats(s)
-                             for s in args.sizes]
+        args.size_repeats = [
+            1 if q else default_repeats(s) for s in args.sizes
+        ]
         args.model_repeats = 1 if q else 3
     else:
         if args.repeats < 1:
@@ -1034,8 +1196,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     if REFERENCE not in args.backbones:
         args.backbones = [REFERENCE] + list(args.backbones)
     if args.compile:
-        args.backbones = list(args.backbones) + [
-            n + COMPILED for n in args.backbones]
+        args.backbones = list(
+            args.backbones) + [n + COMPILED for n in args.backbones]
     return args
 
 
@@ -1044,8 +1206,8 @@ def _quiet_mmengine() -> None:
     ``print_log(logger='current')`` writes to the MMLogger created last, so
     a new one is created on every call (one run in-process after another)."""
     from mmengine.logging import MMLogger
-    MMLogger.get_instance(f'mmconvmlp_benchmark_{time.monotonic_ns()}',
-                          log_level='WARNING')
+    MMLogger.get_instance(
+        f'mmconvmlp_benchmark_{time.monotonic_ns()}', log_level='WARNING')
 
 
 def select_dtypes(dtypes: Sequence[str], quick: bool,
@@ -1086,25 +1248,38 @@ def run(args: argparse.Namespace) -> dict:
             f'{EMULATED_BF16_SLOWDOWN} slower than fp32 (marked "emulated")')
     reps = []
     if 'backbones' in args.sections:
-        reps.append(', '.join(
-            f'{r} at {_hw(s)}'
-            for r, s in zip(args.size_repeats, args.sizes)) + ' (backbones)')
+        reps.append(', '.join(f'{r} at {_hw(s)}'
+                              for r, s in zip(args.size_repeats, args.sizes)) +
+                    ' (backbones)')
     if 'models' in args.sections:
         reps.append(f'{args.model_repeats} (whole models)')
     if 'runtimes' in args.sections:
-        reps.append(', '.join(
-            f'{r} at {_hw(s)}'
-            for r, s in zip(args.size_repeats, args.sizes)) + ' (runtimes)')
-    results = dict(machine=machine, settings=dict(
-        sections=args.sections, sizes=[list(s) for s in args.sizes],
-        batch=args.batch, size_repeats=args.size_repeats,
-        model_repeats=args.model_repeats, warmup=args.warmup, dtypes=dtypes,
-        dtypes_left_out=left_out, det_size=list(args.det_size),
-        seg_size=list(args.seg_size), model_batch=args.model_batch,
-        model_arch=args.model_arch, configs=args.config,
-        gemm_sizes=args.gemm_sizes, quick=args.quick, compile=args.compile,
-        runtimes=args.runtimes, runtime_backbones=args.runtime_backbones,
-        threads=args.threads, repeats_desc=', '.join(reps) or 'none'))
+        reps.append(', '.join(f'{r} at {_hw(s)}'
+                              for r, s in zip(args.size_repeats, args.sizes)) +
+                    ' (runtimes)')
+    results = dict(
+        machine=machine,
+        settings=dict(
+            sections=args.sections,
+            sizes=[list(s) for s in args.sizes],
+            batch=args.batch,
+            size_repeats=args.size_repeats,
+            model_repeats=args.model_repeats,
+            warmup=args.warmup,
+            dtypes=dtypes,
+            dtypes_left_out=left_out,
+            det_size=list(args.det_size),
+            seg_size=list(args.seg_size),
+            model_batch=args.model_batch,
+            model_arch=args.model_arch,
+            configs=args.config,
+            gemm_sizes=args.gemm_sizes,
+            quick=args.quick,
+            compile=args.compile,
+            runtimes=args.runtimes,
+            runtime_backbones=args.runtime_backbones,
+            threads=args.threads,
+            repeats_desc=', '.join(reps) or 'none'))
     _quiet_mmengine()
     torch.manual_seed(0)
     other = {}
@@ -1113,9 +1288,11 @@ def run(args: argparse.Namespace) -> dict:
         log(f'no dtype left to time: {", ".join(timing)} skipped')
     if 'backbones' in args.sections and dtypes:
         with OtherLoad() as other['backbones']:
-            results['backbones'] = run_backbones(
-                args.backbones, args.sizes, args.batch, dtypes,
-                args.size_repeats, args.warmup, args.gemm_sizes, native)
+            results['backbones'] = run_backbones(args.backbones, args.sizes,
+                                                 args.batch, dtypes,
+                                                 args.size_repeats,
+                                                 args.warmup, args.gemm_sizes,
+                                                 native)
         results['figures'] = ratio_figures(results['backbones']['rows'])
         for line in figure_lines(results['figures']):
             log(line)
@@ -1123,9 +1300,10 @@ def run(args: argparse.Namespace) -> dict:
     if 'models' in args.sections and dtypes:
         models = whole_models(args.config, args.model_arch)
         with OtherLoad() as other['models']:
-            results['models'] = run_models(
-                models, args.det_size, args.seg_size, args.model_batch,
-                dtypes, args.model_repeats, args.warmup, native)
+            results['models'] = run_models(models, args.det_size,
+                                           args.seg_size, args.model_batch,
+                                           dtypes, args.model_repeats,
+                                           args.warmup, native)
     if 'memory' in args.sections:
         models = models or whole_models(args.config, args.model_arch)
         target = next((m for m in models if m.is_convmlp), None)
@@ -1138,9 +1316,10 @@ def run(args: argparse.Namespace) -> dict:
                                                args.threads)
     if 'runtimes' in args.sections:
         with OtherLoad() as other['runtimes']:
-            results['runtimes'] = run_runtimes(
-                args.runtime_backbones, args.sizes, args.runtimes,
-                args.threads, args.size_repeats, args.warmup)
+            results['runtimes'] = run_runtimes(args.runtime_backbones,
+                                               args.sizes, args.runtimes,
+                                               args.threads, args.size_repeats,
+                                               args.warmup)
         for line in runtime_figure_lines(results['runtimes']['rows']):
             log(line)
     # A section that shared the machine is slower than the machine.

@@ -26,9 +26,9 @@ warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmengine.config import DictAction  # noqa: E402
+from mmengine.config import DictAction
 
-from mmconvmlp.utils import run_tool  # noqa: E402
+from mmconvmlp.utils import run_tool
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -24,10 +24,9 @@ warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
 
-from mmconvmlp.models.utils import convert_checkpoint  # noqa: E402
-from mmconvmlp.utils import (ToolError, check_file,  # noqa: E402
-                             dataset_meta_of, load_config,
-                             register_safe_globals, run_tool)
+from mmconvmlp.models.utils import convert_checkpoint
+from mmconvmlp.utils import (ToolError, check_file, dataset_meta_of,
+                             load_config, register_safe_globals, run_tool)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -36,8 +35,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         "this project's) to this project's layout with MMEngine meta.")
     parser.add_argument('src', help='checkpoint to convert (path or URL)')
     parser.add_argument('dst', help='file to write')
-    parser.add_argument('--config', help='config whose test dataset gives the '
-                        'class names when SRC has none')
+    parser.add_argument(
+        '--config',
+        help='config whose test dataset gives the '
+        'class names when SRC has none')
     return parser.parse_args(argv)
 
 
@@ -68,9 +69,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
         raise ToolError(f'output folder not found: {dst_dir}')
     torch.save(converted, args.dst)
     classes = converted['meta'].get('dataset_meta', {}).get('classes')
-    print(f'{args.dst}: {len(converted["state_dict"])} tensors, '
-          + (f'{len(classes)} class names' if classes is not None
-             else 'no class names'))
+    print(f'{args.dst}: {len(converted["state_dict"])} tensors, ' +
+          (f'{len(classes)} class names'
+           if classes is not None else 'no class names'))
     return converted
 
 

@@ -52,8 +52,8 @@ class CheckpointCheckHook(Hook):
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         # The runner does not pass the file name: name load_from where it is
         # the file (auto-resume logs the file it found itself).
-        source = runner.cfg.get('load_from') or getattr(runner, '_load_from',
-                                                         None)
+        source = runner.cfg.get('load_from') or getattr(
+            runner, '_load_from', None)
         skipped = check_checkpoint(runner.model, checkpoint, self.policy,
                                    source)
         if not skipped.ok:

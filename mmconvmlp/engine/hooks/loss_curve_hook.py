@@ -36,12 +36,15 @@ class LossCurveHook(Hook):
 
     priority = 'LOW'
 
-    def __init__(self, out_file: str = 'loss_curve.png',
-                 keys: Optional[Sequence[str]] = None, interval: int = 0,
+    def __init__(self,
+                 out_file: str = 'loss_curve.png',
+                 keys: Optional[Sequence[str]] = None,
+                 interval: int = 0,
                  smooth: int = 10) -> None:
         if interval < 0 or smooth < 1:
-            raise ValueError(f'LossCurveHook: interval must be >= 0 and smooth >= 1, got '
-                             f'{interval} and {smooth}')
+            raise ValueError(
+                f'LossCurveHook: interval must be >= 0 and smooth >= 1, got '
+                f'{interval} and {smooth}')
         self.out_file = out_file
         self.keys = list(keys) if keys is not None else None
         self.interval = interval
@@ -49,10 +52,16 @@ class LossCurveHook(Hook):
         self.history: Dict[str, List[float]] = {}
         self.iters: Dict[str, List[int]] = {}
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
                          outputs: Optional[dict] = None) -> None:
         for key, value in (outputs or {}).items():
-            if (key in self.keys) if self.keys is not None else key.startswith('loss'):
+            wanted = (
+                key in self.keys
+                if self.keys is not None else key.startswith('loss'))
+            if wanted:
                 if hasattr(value, 'detach'):
                     value = value.detach()
                 self.history.setdefault(key, []).append(float(value))

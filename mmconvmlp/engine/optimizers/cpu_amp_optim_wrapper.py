@@ -2,15 +2,15 @@
 """Mixed precision on CPU: bfloat16 autocast for MMEngine's optimizer wrappers.
 
 MMEngine's ``AmpOptimWrapper`` asserts a GPU (it is built around
-``torch.cuda.amp.GradScaler``). On a CPU, autocast works with bfloat16 only, and
-bfloat16 has float32's exponent range, so no loss scaling is needed: an
+``torch.cuda.amp.GradScaler``). On a CPU, autocast works with bfloat16 only,
+and bfloat16 has float32's exponent range, so no loss scaling is needed: an
 ``OptimWrapper`` whose ``optim_context`` enters ``autocast(device_type='cpu',
 dtype=torch.bfloat16)`` is all it takes, except for models that call MMCV's
 float32-only CPU ops in their forward pass (see ``autocast_modules``).
 
 bfloat16 only pays on CPUs that compute it natively (AVX512-BF16, AMX). On
-AVX2-only CPUs it is emulated and training runs 5-24x slower than in float32, so
-there the wrapper trains in float32 and says so (``allow_emulated_bf16``).
+AVX2-only CPUs it is emulated and training runs 5-24x slower than in float32,
+so there the wrapper trains in float32 and says so (``allow_emulated_bf16``).
 """
 import logging
 from contextlib import contextmanager
@@ -22,11 +22,13 @@ from mmengine.logging import print_log
 from mmengine.optim import OptimWrapper
 
 from mmconvmlp.registry import OPTIM_WRAPPERS
-from mmconvmlp.utils.cpu import EMULATED_BF16_SLOWDOWN, describe_cpu, has_native_bf16
+from mmconvmlp.utils.cpu import (EMULATED_BF16_SLOWDOWN, describe_cpu,
+                                 has_native_bf16)
 
 
 def _to_float(outputs):
-    """Cast the bfloat16 tensors of a (nested) module output back to float32."""
+    """Cast the bfloat16 tensors of a (nested) module output back to
+    float32."""
     if isinstance(outputs, torch.Tensor):
         return outputs.float() if outputs.dtype == torch.bfloat16 else outputs
     if isinstance(outputs, (list, tuple)):
@@ -37,15 +39,16 @@ def _to_float(outputs):
 
 
 @contextmanager
-def autocast_submodules(model: nn.Module, names: Sequence[str],
+def autocast_submodules(model: nn.Module,
+                        names: Sequence[str],
                         dtype: torch.dtype = torch.bfloat16):
-    """Run the named submodules' ``forward`` under CPU autocast for the duration,
-    handing float32 outputs on to the rest of the model.
+    """Run the named submodules' ``forward`` under CPU autocast for the
+    duration, handing float32 outputs on to the rest of the model.
 
     Args:
         model (nn.Module): The model, or an MMEngine model wrapper around it.
-        names (Sequence[str]): Attribute names of submodules (e.g. ``'backbone'``);
-            missing names are skipped.
+        names (Sequence[str]): Attribute names of submodules (e.g.
+            ``'backbone'``); missing names are skipped.
         dtype (torch.dtype): Autocast dtype. Defaults to ``torch.bfloat16``.
     """
     from mmengine.model import is_model_wrapper
@@ -83,12 +86,12 @@ class CPUAmpOptimWrapper(OptimWrapper):
         optim_wrapper = dict(type='mmconvmlp.CPUAmpOptimWrapper',
                              optimizer=dict(type='AdamW', lr=1e-4))
 
-    The compiled CPU ops of MMCV (``nms``, ``RoIAlign``, ...) take float32 only,
-    so models that call them inside the training forward (two-stage detectors:
-    RPN proposals, RoI feature extraction) autocast only some submodules:
-    ``autocast_modules=['backbone', 'neck']`` runs those in bfloat16 and hands
-    float32 outputs on to the heads. ``tools/train.py --amp`` sets this for
-    models with a ``roi_head``.
+    The compiled CPU ops of MMCV (``nms``, ``RoIAlign``, ...) take float32
+    only, so models that call them inside the training forward (two-stage
+    detectors: RPN proposals, RoI feature extraction) autocast only some
+    submodules: ``autocast_modules=['backbone', 'neck']`` runs those in
+    bfloat16 and hands float32 outputs on to the heads.
+    ``tools/train.py --amp`` sets this for models with a ``roi_head``.
 
     On a CPU without native bfloat16 (AVX2 only; see
     :func:`mmconvmlp.utils.has_native_bf16`) autocast is left off and training
@@ -120,22 +123,29 @@ class CPUAmpOptimWrapper(OptimWrapper):
         if isinstance(dtype, str):
             dtype = getattr(torch, dtype, None)
         if dtype is not torch.bfloat16:
-            raise ValueError('CPUAmpOptimWrapper: CPU autocast supports bfloat16 only, '
-                             f'got dtype={dtype}')
+            raise ValueError(
+                'CPUAmpOptimWrapper: CPU autocast supports bfloat16 only, '
+                f'got dtype={dtype}')
         self.cast_dtype = dtype
-        self.autocast_modules = list(autocast_modules) if autocast_modules else None
+        self.autocast_modules = list(
+            autocast_modules) if autocast_modules else None
         self.enabled = allow_emulated_bf16 or has_native_bf16()
         where = ('the forward pass' if self.autocast_modules is None else
                  ', '.join(self.autocast_modules))
         if self.enabled:
-            print_log(f'Mixed precision on the CPU: bfloat16 autocast of {where} '
-                      '(mmconvmlp.CPUAmpOptimWrapper, no loss scaling).', logger='current')
+            print_log(
+                f'Mixed precision on the CPU: bfloat16 autocast of {where} '
+                '(mmconvmlp.CPUAmpOptimWrapper, no loss scaling).',
+                logger='current')
         else:
-            print_log(f'Mixed precision off: this CPU has no native bfloat16 '
-                      f'({describe_cpu()}); emulated bfloat16 trains '
-                      f'{EMULATED_BF16_SLOWDOWN} slower than float32, so training runs '
-                      'in float32. Set optim_wrapper.allow_emulated_bf16=True to '
-                      'autocast anyway.', logger='current', level=logging.WARNING)
+            print_log(
+                f'Mixed precision off: this CPU has no native bfloat16 '
+                f'({describe_cpu()}); emulated bfloat16 trains '
+                f'{EMULATED_BF16_SLOWDOWN} slower than float32, so training '
+                'runs in float32. Set optim_wrapper.allow_emulated_bf16=True '
+                'to autocast anyway.',
+                logger='current',
+                level=logging.WARNING)
 
     @contextmanager
     def _autocast(self):
@@ -146,7 +156,8 @@ class CPUAmpOptimWrapper(OptimWrapper):
 
     @contextmanager
     def optim_context(self, model: nn.Module):
-        """Gradient-accumulation context of ``OptimWrapper`` plus CPU autocast."""
+        """Gradient-accumulation context of ``OptimWrapper`` plus CPU
+        autocast."""
         with super().optim_context(model):
             if not self.enabled:
                 yield
@@ -154,5 +165,6 @@ class CPUAmpOptimWrapper(OptimWrapper):
                 with self._autocast():
                     yield
             else:
-                with autocast_submodules(model, self.autocast_modules, self.cast_dtype):
+                with autocast_submodules(model, self.autocast_modules,
+                                         self.cast_dtype):
                     yield

@@ -32,11 +32,11 @@ from mmconvmlp.utils.checks import ToolError
 # here they are three ConvModules. No authors' prefix is a prefix of a name in
 # this project's layout, which makes the conversion idempotent.
 _LAYOUTS = [
-    *((f'tokenizer.block.{3 * i + j}.', f'stem.{i}.{layer}.')
-      for i in range(3) for j, layer in enumerate(('conv', 'bn'))),
+    *((f'tokenizer.block.{3 * i + j}.', f'stem.{i}.{layer}.') for i in range(3)
+      for j, layer in enumerate(('conv', 'bn'))),
     *((f'conv_stages.conv_blocks.#.{3 * i + j}.',
-       f'conv_stage.blocks.#.layers.{i}.{layer}.')
-      for i in range(3) for j, layer in enumerate(('conv', 'bn'))),
+       f'conv_stage.blocks.#.layers.{i}.{layer}.') for i in range(3)
+      for j, layer in enumerate(('conv', 'bn'))),
     ('conv_stages.downsample.', 'conv_stage.downsample.'),
     ('stages.#.downsample_mlp.downsample.', 'stages.#.downsample.'),
     ('stages.#.blocks.#.channel_mlp1.', 'stages.#.blocks.#.mlp1.'),
@@ -263,8 +263,7 @@ def convert_checkpoint(checkpoint: dict,
                                 for k in state_dict) else ''
     convert_state_dict_keys(state_dict, prefix)
     meta = checkpoint.get('meta') if wrapped else None
-    return {'meta': convert_meta(meta, dataset_meta),
-            'state_dict': state_dict}
+    return {'meta': convert_meta(meta, dataset_meta), 'state_dict': state_dict}
 
 
 # ------------------------------------------------------------ checking
@@ -328,9 +327,10 @@ class StateDictReport(NamedTuple):
     def issues(self) -> List[Tuple[str, KeyIssue]]:
         """``(kind, issue)`` pairs, kind one of ``'missing'``,
         ``'mismatched'``, ``'unexpected'``."""
-        return ([('missing', i) for i in self.missing]
-                + [('mismatched', i) for i in self.mismatched]
-                + [('unexpected', i) for i in self.unexpected])
+        return ([('missing', i) for i in self.missing] +
+                [('mismatched', i)
+                 for i in self.mismatched] + [('unexpected', i)
+                                              for i in self.unexpected])
 
     def parts(self) -> List[str]:
         """The model parts with an issue, in order of appearance."""
@@ -358,9 +358,10 @@ class StateDictReport(NamedTuple):
                          f'{issue.model_shape})')
             part = issue.part if by_part else ''
             groups.setdefault((part, kind), []).append(text)
-        words = dict(missing=('missing key', 'missing keys'),
-                     mismatched=('shape mismatch', 'shape mismatches'),
-                     unexpected=('unexpected key', 'unexpected keys'))
+        words = dict(
+            missing=('missing key', 'missing keys'),
+            mismatched=('shape mismatch', 'shape mismatches'),
+            unexpected=('unexpected key', 'unexpected keys'))
         order = self.parts() + ['']
         lines = []
         # Grouped by part (stable: kinds keep their order within a part).
@@ -369,8 +370,8 @@ class StateDictReport(NamedTuple):
             more = (f' ... and {len(names) - limit} more'
                     if len(names) > limit else '')
             head = f'  {part}: ' if part else '  '
-            lines.append(f'{head}{_plural(len(names), *words[kind])}: '
-                         + ', '.join(names[:limit]) + more)
+            lines.append(f'{head}{_plural(len(names), *words[kind])}: ' +
+                         ', '.join(names[:limit]) + more)
         return lines
 
 
@@ -405,9 +406,11 @@ def check_state_dict(
     """
     from ..backbones.convmlp import ConvMLP  # that module imports this one
     model = _unwrap_model(model)
-    prefixes = sorted((f'{name}.' if name else ''
-                       for name, m in model.named_modules()
-                       if isinstance(m, ConvMLP)), key=len, reverse=True)
+    prefixes = sorted(
+        (f'{name}.' if name else ''
+         for name, m in model.named_modules() if isinstance(m, ConvMLP)),
+        key=len,
+        reverse=True)
     expected = model.state_dict()
     loaded: Dict[str, str] = OrderedDict()  # model layout -> file key
     authors_layout = set()  # ConvMLP prefixes with keys in the authors' names
@@ -438,22 +441,30 @@ def check_state_dict(
     for key, tensor in expected.items():
         if key not in loaded:
             if not key.endswith('num_batches_tracked'):
-                missing.append(KeyIssue(part(key), display(key), key,
-                                        model_shape=_shape(tensor)))
+                missing.append(
+                    KeyIssue(
+                        part(key),
+                        display(key),
+                        key,
+                        model_shape=_shape(tensor)))
             continue
         file_key = loaded[key]
         file_shape = _shape(state_dict[file_key])
         if file_shape != _shape(tensor):
             name = file_key[len(_DDP):] if file_key.startswith(_DDP) \
                 else file_key
-            mismatched.append(KeyIssue(part(key), name, key, file_key,
-                                       file_shape, _shape(tensor)))
+            mismatched.append(
+                KeyIssue(
+                    part(key), name, key, file_key, file_shape,
+                    _shape(tensor)))
     for key, file_key in loaded.items():
         if key not in expected:
             name = file_key[len(_DDP):] if file_key.startswith(_DDP) \
                 else file_key
-            unexpected.append(KeyIssue(part(key), name, key, file_key,
-                                       _shape(state_dict[file_key])))
+            unexpected.append(
+                KeyIssue(
+                    part(key), name, key, file_key,
+                    _shape(state_dict[file_key])))
     return StateDictReport(missing, unexpected, mismatched)
 
 
@@ -467,11 +478,12 @@ def is_head_part(part: str) -> bool:
 def _refusal(what: str, report: StateDictReport, why: str,
              hint: str) -> CheckpointMismatchError:
     return CheckpointMismatchError('\n'.join(
-        [f'{what} does not fit the model{why}; nothing was loaded:']
-        + report.describe() + [hint]))
+        [f'{what} does not fit the model{why}; nothing was loaded:'] +
+        report.describe() + [hint]))
 
 
-def check_checkpoint(model: nn.Module, checkpoint: dict,
+def check_checkpoint(model: nn.Module,
+                     checkpoint: dict,
                      policy: str = 'strict',
                      source: Optional[str] = None) -> StateDictReport:
     """Refuse a whole-model checkpoint that would leave the model partly
@@ -558,7 +570,8 @@ def check_checkpoint(model: nn.Module, checkpoint: dict,
     return skipped
 
 
-def describe_skipped(skipped: StateDictReport, source: Optional[str] = None,
+def describe_skipped(skipped: StateDictReport,
+                     source: Optional[str] = None,
                      limit: int = 6) -> str:
     """The one-line summary of what :func:`check_checkpoint` skipped when
     fine-tuning.
@@ -573,8 +586,10 @@ def describe_skipped(skipped: StateDictReport, source: Optional[str] = None,
     """
     if skipped.ok:
         return ''
-    kept = [f'{i.name} (file {i.file_shape}, model {i.model_shape})'
-            for i in skipped.mismatched]
+    kept = [
+        f'{i.name} (file {i.file_shape}, model {i.model_shape})'
+        for i in skipped.mismatched
+    ]
     kept += [f'{i.name} (not in the file)' for i in skipped.missing]
     ignored = [i.name for i in skipped.unexpected]
 
@@ -631,7 +646,8 @@ def load_convmlp_checkpoint(
     try:
         checkpoint = CheckpointLoader.load_checkpoint(
             resolve_checkpoint(filename, sha256) if sha256 else filename,
-            map_location=map_location, logger='current')
+            map_location=map_location,
+            logger='current')
     except CheckpointError:
         raise  # already names the file and the reason
     except Exception as e:  # noqa: BLE001  (re-raised with the file named)
@@ -645,13 +661,14 @@ def load_convmlp_checkpoint(
     report = check_state_dict(model, state_dict)
     if not report.ok:
         arch = getattr(model, 'arch_settings', None)
-        raise RuntimeError('\n'.join(
-            [f'ConvMLP: checkpoint {filename!r} does not fit this backbone '
-             f'(arch {arch}); nothing was loaded.']
-            + report.describe(limit=8, by_part=False)
-            + ['  Check that the file is a ConvMLP checkpoint of the same '
-               "arch, and set init_cfg['prefix'] if its backbone keys carry a "
-               "prefix other than 'backbone.'."]))
+        raise RuntimeError('\n'.join([
+            f'ConvMLP: checkpoint {filename!r} does not fit this backbone '
+            f'(arch {arch}); nothing was loaded.'
+        ] + report.describe(limit=8, by_part=False) + [
+            '  Check that the file is a ConvMLP checkpoint of the same '
+            "arch, and set init_cfg['prefix'] if its backbone keys carry a "
+            "prefix other than 'backbone.'."
+        ]))
     # ConvMLP._load_from_state_dict converts the names; the check above was
     # strict already.
     model.load_state_dict(state_dict, strict=False)

@@ -35,10 +35,11 @@ def _step(wrapper, model):
 
 @pytest.mark.parametrize('native', [True, False], ids=['native', 'emulated'])
 def test_bfloat16_only_where_native(monkeypatch, native):
-    """With native bfloat16 the forward pass runs in bfloat16 and an INFO line says
-    so; without it (an AVX2-only CPU) it runs in float32 after one WARNING that
-    names the expected slowdown and the switch that forces autocast."""
-    monkeypatch.setattr(cpu_amp_optim_wrapper, 'has_native_bf16', lambda: native)
+    """With native bfloat16 the forward pass runs in bfloat16 and an INFO line
+    says so; without it (an AVX2-only CPU) it runs in float32 after one WARNING
+    that names the expected slowdown and the switch that forces autocast."""
+    monkeypatch.setattr(cpu_amp_optim_wrapper, 'has_native_bf16',
+                        lambda: native)
     model = _Recorder()
     records = []
     handler = logging.Handler(logging.INFO)
@@ -53,54 +54,65 @@ def test_bfloat16_only_where_native(monkeypatch, native):
     _step(wrapper, model)
     assert wrapper.enabled is native
     assert model.dtypes == [torch.bfloat16 if native else torch.float32]
-    warnings = [r.getMessage() for r in records if r.levelno == logging.WARNING]
+    warnings = [
+        r.getMessage() for r in records if r.levelno == logging.WARNING
+    ]
     if native:
         assert warnings == []
         assert any('bfloat16 autocast of the forward pass' in r.getMessage()
                    for r in records)
     else:
         assert len(warnings) == 1
-        assert 'no native bfloat16' in warnings[0] and '5-24x slower' in warnings[0]
+        assert 'no native bfloat16' in warnings[
+            0] and '5-24x slower' in warnings[0]
         assert 'allow_emulated_bf16=True' in warnings[0]
 
 
 def test_allow_emulated_bf16_forces_autocast(monkeypatch):
-    monkeypatch.setattr(cpu_amp_optim_wrapper, 'has_native_bf16', lambda: False)
+    monkeypatch.setattr(cpu_amp_optim_wrapper, 'has_native_bf16',
+                        lambda: False)
     model = _Recorder()
-    wrapper = CPUAmpOptimWrapper(optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
-                                 allow_emulated_bf16=True)
+    wrapper = CPUAmpOptimWrapper(
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+        allow_emulated_bf16=True)
     _step(wrapper, model)
     assert model.dtypes == [torch.bfloat16]
 
 
 def test_only_bfloat16_is_accepted():
     with pytest.raises(ValueError, match='bfloat16 only'):
-        CPUAmpOptimWrapper(optimizer=torch.optim.SGD(nn.Linear(2, 2).parameters(), lr=1),
-                           dtype='float16')
+        CPUAmpOptimWrapper(
+            optimizer=torch.optim.SGD(nn.Linear(2, 2).parameters(), lr=1),
+            dtype='float16')
 
 
 def test_two_stage_step_autocasts_backbone_and_neck_only(repo_root):
-    """Mask R-CNN under CPU AMP: backbone and neck in bfloat16, the heads (MMCV's
-    float32-only nms/RoIAlign) in float32; the step trains. (Emulated bfloat16 is
-    allowed, so the step is the same on every CPU.)"""
-    cfg = Config.fromfile(osp.join(repo_root, 'configs', 'maskrcnn_convmlp_s_coco.py'))
+    """Mask R-CNN under CPU AMP: backbone and neck in bfloat16, the heads
+    (MMCV's float32-only nms/RoIAlign) in float32; the step trains. (Emulated
+    bfloat16 is allowed, so the step is the same on every CPU.)"""
+    cfg = Config.fromfile(
+        osp.join(repo_root, 'configs', 'maskrcnn_convmlp_s_coco.py'))
     cfg.model.backbone.init_cfg = None
     model = build_model(cfg)
     dtypes = {}
 
     def record(name, dtype_of):
+
         def hook(module, inputs, output):
-            dtypes.setdefault(name, dtype_of(output))  # returns None: output kept
+            dtypes.setdefault(name,
+                              dtype_of(output))  # returns None: output kept
+
         return hook
 
     model.backbone.stages[0].blocks[0].mlp1.fc1.register_forward_hook(
         record('backbone', lambda out: out.dtype))
-    model.rpn_head.register_forward_hook(record('rpn', lambda out: out[0][0].dtype))
-    wrapper = CPUAmpOptimWrapper(optimizer=torch.optim.AdamW(model.parameters(), lr=1e-4),
-                                 autocast_modules=['backbone', 'neck'],
-                                 allow_emulated_bf16=True)
-    train_and_infer(model, det_batch(size=(64, 96), with_mask=True), optim_wrapper=wrapper)
+    model.rpn_head.register_forward_hook(
+        record('rpn', lambda out: out[0][0].dtype))
+    wrapper = CPUAmpOptimWrapper(
+        optimizer=torch.optim.AdamW(model.parameters(), lr=1e-4),
+        autocast_modules=['backbone', 'neck'],
+        allow_emulated_bf16=True)
+    train_and_infer(
+        model, det_batch(size=(64, 96), with_mask=True), optim_wrapper=wrapper)
     assert dtypes == {'backbone': torch.bfloat16, 'rpn': torch.float32}
     assert 'forward' not in vars(model.backbone)  # the patch is undone
-
-

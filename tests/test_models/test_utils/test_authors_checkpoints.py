@@ -17,9 +17,13 @@ from mmconvmlp.testing.checkpoints import (authors_checkpoint, own_layout,
                                            random_classes)
 from mmconvmlp.testing.reference import ReferenceConvMLP
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-KINDS = {'retinanet': 'retinanet_convmlp_{}_coco', 'maskrcnn': 'maskrcnn_convmlp_{}_coco',
-         'fpn': 'fpn_convmlp_{}_ade20k'}
+REPO = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+KINDS = {
+    'retinanet': 'retinanet_convmlp_{}_coco',
+    'maskrcnn': 'maskrcnn_convmlp_{}_coco',
+    'fpn': 'fpn_convmlp_{}_ade20k'
+}
 
 
 def config(kind, arch='s'):
@@ -47,8 +51,8 @@ def test_convert_key_is_idempotent_and_invertible(arch):
 
 
 # ------------------------------------------------- whole models, L and S
-@pytest.mark.parametrize('kind,arch', [('retinanet', 'l'), ('maskrcnn', 'l'), ('fpn', 'l'),
-                                       ('maskrcnn', 's')])
+@pytest.mark.parametrize('kind,arch', [('retinanet', 'l'), ('maskrcnn', 'l'),
+                                       ('fpn', 'l'), ('maskrcnn', 's')])
 def test_authors_file_loads_like_own_layout(kind, arch, tmp_path):
     """MMEngine's loader (runner, init_detector, init_model, inferencers):
     an authors'-layout file and the project-layout file of the same weights
@@ -76,13 +80,16 @@ def test_torch_load_state_dict_strict_takes_authors_keys():
     authors, _, reference = authors_checkpoint(config('retinanet'), seed=2)
     state_dict = dict(authors['state_dict'])
     classifier = ReferenceConvMLP('s', classifier=True).state_dict()
-    state_dict.update({f'backbone.{k}': classifier[k]
-                       for k in ('norm.weight', 'norm.bias', 'head.weight', 'head.bias')})
+    state_dict.update({
+        f'backbone.{k}': classifier[k]
+        for k in ('norm.weight', 'norm.bias', 'head.weight', 'head.bias')
+    })
     model = fresh_model(config('retinanet'))
     model.load_state_dict(state_dict, strict=True)
     assert torch.equal(model.backbone.stem[0].conv.weight,
                        reference.tokenizer.block[0].weight)
-    assert 'backbone.head.weight' in state_dict  # the caller's dict is untouched
+    # the caller's dict is untouched
+    assert 'backbone.head.weight' in state_dict
 
 
 # ------------------------------------------------------------ reports
@@ -96,36 +103,47 @@ def test_report_names_parts_and_keys_in_the_files_layout(retinanet):
     model, full = retinanet
     state_dict = dict(full)
     del state_dict['backbone.tokenizer.block.0.weight']
-    del state_dict['backbone.tokenizer.block.1.num_batches_tracked']  # never required
+    del state_dict[
+        'backbone.tokenizer.block.1.num_batches_tracked']  # never required
     del state_dict['neck.lateral_convs.0.conv.bias']
     state_dict['bbox_head.retina_cls.weight'] = torch.zeros(9, 256, 3, 3)
     state_dict['bbox_head.extra.weight'] = torch.zeros(1)
-    state_dict = {f'module.{k}': v for k, v in state_dict.items()}  # DDP prefix
+    state_dict = {
+        f'module.{k}': v
+        for k, v in state_dict.items()
+    }  # DDP prefix
     report = check_state_dict(model, state_dict)
-    assert [(i.part, i.model_key) for i in report.missing] == [
-        ('backbone', 'backbone.stem.0.conv.weight'), ('neck', 'neck.lateral_convs.0.conv.bias')]
-    assert report.missing[0].name == ("backbone.stem.0.conv.weight "
-                                      "(backbone.tokenizer.block.0.weight in the authors' layout)")
-    assert [(i.name, i.file_shape, i.model_shape) for i in report.mismatched] == [
-        ('bbox_head.retina_cls.weight', (9, 256, 3, 3), (720, 256, 3, 3))]
+    assert [(i.part, i.model_key) for i in report.missing
+            ] == [('backbone', 'backbone.stem.0.conv.weight'),
+                  ('neck', 'neck.lateral_convs.0.conv.bias')]
+    assert report.missing[0].name == (
+        "backbone.stem.0.conv.weight "
+        "(backbone.tokenizer.block.0.weight in the authors' layout)")
+    assert [
+        (i.name, i.file_shape, i.model_shape) for i in report.mismatched
+    ] == [('bbox_head.retina_cls.weight', (9, 256, 3, 3), (720, 256, 3, 3))]
     assert [i.name for i in report.unexpected] == ['bbox_head.extra.weight']
     assert report.parts() == ['backbone', 'neck', 'bbox_head']
     lines = report.describe()
-    assert lines[0].startswith('  backbone: 1 missing key: backbone.stem.0.conv.weight')
-    assert lines[2] == ('  bbox_head: 1 shape mismatch: bbox_head.retina_cls.weight '
-                        '(file (9, 256, 3, 3), model (720, 256, 3, 3))')
+    assert lines[0].startswith(
+        '  backbone: 1 missing key: backbone.stem.0.conv.weight')
+    assert lines[2] == (
+        '  bbox_head: 1 shape mismatch: bbox_head.retina_cls.weight '
+        '(file (9, 256, 3, 3), model (720, 256, 3, 3))')
     assert lines[3] == '  bbox_head: 1 unexpected key: bbox_head.extra.weight'
 
 
 def test_strict_policy_refuses(retinanet):
     model, full = retinanet
-    check_checkpoint(model, {'state_dict': dict(full)}, 'strict', 'a.pth')  # fits
+    check_checkpoint(model, {'state_dict': dict(full)}, 'strict',
+                     'a.pth')  # fits
     state_dict = dict(full)
     del state_dict['bbox_head.retina_reg.bias']
     with pytest.raises(CheckpointMismatchError) as error:
         check_checkpoint(model, {'state_dict': state_dict}, 'strict', 'a.pth')
     message = str(error.value)
-    assert message.startswith('checkpoint a.pth does not fit the model; nothing was loaded')
+    assert message.startswith(
+        'checkpoint a.pth does not fit the model; nothing was loaded')
     assert '  bbox_head: 1 missing key: bbox_head.retina_reg.bias' in message
 
 
@@ -133,19 +151,24 @@ def test_finetune_skips_head_weights_of_another_class_count():
     """A COCO (80-class) file into the 3-class demo config: the classification
     layer keeps its initial values; everything else comes from the file and
     MMEngine's loader then finds the state dict exact."""
-    authors, _, _ = authors_checkpoint(config('retinanet'), seed=4,
-                                       classes=random_classes(80))
-    model = fresh_model(osp.join(REPO, 'configs/demo/retinanet_convmlp_s_demo.py'))
+    authors, _, _ = authors_checkpoint(
+        config('retinanet'), seed=4, classes=random_classes(80))
+    model = fresh_model(
+        osp.join(REPO, 'configs/demo/retinanet_convmlp_s_demo.py'))
     initial = model.bbox_head.retina_cls.weight.detach().clone()
-    checkpoint = {'state_dict': dict(authors['state_dict']), 'meta': authors['meta']}
+    checkpoint = {
+        'state_dict': dict(authors['state_dict']),
+        'meta': authors['meta']
+    }
     skipped = check_checkpoint(model, checkpoint, 'finetune', 'coco.pth')
-    assert [i.name for i in skipped.mismatched] == ['bbox_head.retina_cls.weight',
-                                                    'bbox_head.retina_cls.bias']
+    assert [i.name for i in skipped.mismatched
+            ] == ['bbox_head.retina_cls.weight', 'bbox_head.retina_cls.bias']
     line = describe_skipped(skipped, 'coco.pth')
     assert '\n' not in line
-    assert line.startswith('fine-tuning from coco.pth: 2 head tensors keep their initial '
-                           'values: bbox_head.retina_cls.weight (file (720, 256, 3, 3), '
-                           'model (27, 256, 3, 3))')
+    assert line.startswith(
+        'fine-tuning from coco.pth: 2 head tensors keep their initial '
+        'values: bbox_head.retina_cls.weight (file (720, 256, 3, 3), '
+        'model (27, 256, 3, 3))')
     load_state_dict(model, checkpoint['state_dict'], strict=True)
     assert torch.equal(model.bbox_head.retina_cls.weight, initial)
     assert torch.equal(model.bbox_head.retina_reg.weight,
@@ -158,24 +181,37 @@ def test_finetune_requires_backbone_and_neck(retinanet):
     del state_dict['backbone.stages.2.blocks.1.connect.weight']
     state_dict['neck.fpn_convs.0.conv.weight'] = torch.zeros(1, 1, 1, 1)
     with pytest.raises(CheckpointMismatchError) as error:
-        check_checkpoint(model, {'state_dict': state_dict}, 'finetune', 'a.pth')
+        check_checkpoint(model, {'state_dict': state_dict}, 'finetune',
+                         'a.pth')
     message = str(error.value)
     assert 'backbone.stages.2.blocks.1.connect.weight' in message
     assert '  neck: 1 shape mismatch: neck.fpn_convs.0.conv.weight' in message
     assert 'fine-tuning needs every backbone and neck weight' in message
     # A backbone-only file (ImageNet weights) is not a load_from file.
     backbone_only = ReferenceConvMLP('s').state_dict()
-    with pytest.raises(CheckpointMismatchError, match="init_cfg=dict.type='Pretrained'"):
+    with pytest.raises(
+            CheckpointMismatchError, match="init_cfg=dict.type='Pretrained'"):
         check_checkpoint(model, backbone_only, 'finetune', 'imagenet.pth')
 
 
 def test_resume_needs_training_state(retinanet):
     model, full = retinanet
     with pytest.raises(CheckpointMismatchError, match='it cannot be resumed'):
-        check_checkpoint(model, {'state_dict': dict(full), 'meta': {'epoch': 12}},
-                         'resume', 'a.pth')
-    check_checkpoint(model, {'state_dict': dict(full), 'message_hub': {},
-                             'meta': {'epoch': 1, 'iter': 2}}, 'resume', 'a.pth')
+        check_checkpoint(model, {
+            'state_dict': dict(full),
+            'meta': {
+                'epoch': 12
+            }
+        }, 'resume', 'a.pth')
+    check_checkpoint(
+        model, {
+            'state_dict': dict(full),
+            'message_hub': {},
+            'meta': {
+                'epoch': 1,
+                'iter': 2
+            }
+        }, 'resume', 'a.pth')
     with pytest.raises(ValueError, match='policy must be one of'):
         check_checkpoint(model, {}, 'lenient')
 
@@ -183,21 +219,26 @@ def test_resume_needs_training_state(retinanet):
 # ---------------------------------------------------------- conversion
 def test_convert_checkpoint_whole_model_and_meta():
     classes, palette = random_classes(150), [(i, i, i) for i in range(150)]
-    authors, others, _ = authors_checkpoint(config('fpn'), seed=5, classes=classes,
-                                            palette=palette)
+    authors, others, _ = authors_checkpoint(
+        config('fpn'), seed=5, classes=classes, palette=palette)
     once = convert_checkpoint(authors)
     assert list(once) == ['meta', 'state_dict']
     meta = once['meta']
-    assert meta['dataset_meta'] == {'classes': classes, 'palette': [list(c) for c in palette]}
+    assert meta['dataset_meta'] == {
+        'classes': classes,
+        'palette': [list(c) for c in palette]
+    }
     assert 'CLASSES' not in meta and meta['mmseg_version'] == '0.17.0'
     assert 'mmconvmlp_version' in meta
-    assert list(once['state_dict']) == list(fresh_model(config('fpn')).state_dict())
+    assert list(once['state_dict']) == list(
+        fresh_model(config('fpn')).state_dict())
     for key, value in others.items():
         assert once['state_dict'][key] is value
     twice = convert_checkpoint(once)
     assert twice['meta'] == meta
     assert list(twice['state_dict']) == list(once['state_dict'])
-    assert all(twice['state_dict'][k] is v for k, v in once['state_dict'].items())
+    assert all(twice['state_dict'][k] is v
+               for k, v in once['state_dict'].items())
     assert 'CLASSES' in authors['meta']  # the input is not modified
 
 
@@ -207,25 +248,30 @@ def test_convert_meta_names_from_elsewhere():
     cfg_names = {'classes': ('a', 'b'), 'palette': [(1, 2, 3), (4, 5, 6)]}
     assert convert_meta({}, cfg_names)['dataset_meta'] == cfg_names
     # The file's names win; the fallback's palette belongs to other names.
-    assert convert_meta({'CLASSES': ('x',)}, cfg_names)['dataset_meta'] == {
-        'classes': ('x',)}
+    assert convert_meta({'CLASSES': ('x', )}, cfg_names)['dataset_meta'] == {
+        'classes': ('x', )
+    }
 
 
 def test_convert_backbone_only_classifier():
     sd = ReferenceConvMLP('s', classifier=True).state_dict()
     out = convert_checkpoint({f'module.{k}': v for k, v in sd.items()})
     assert 'dataset_meta' not in out['meta']
-    assert 'norm.weight' not in out['state_dict'] and 'stem.0.conv.weight' in out['state_dict']
+    assert 'norm.weight' not in out[
+        'state_dict'] and 'stem.0.conv.weight' in out['state_dict']
 
 
 # ------------------------------------------- MMDetection / MMSegmentation APIs
 def test_init_detector_reads_authors_file(tmp_path):
     from mmdet.apis import init_detector
     classes = random_classes(80)
-    authors, others, _ = authors_checkpoint(config('retinanet'), seed=6, classes=classes)
+    authors, others, _ = authors_checkpoint(
+        config('retinanet'), seed=6, classes=classes)
     torch.save(authors, tmp_path / 'retinanet_convmlp_s_coco.pth')
-    model = init_detector(config('retinanet'), str(tmp_path / 'retinanet_convmlp_s_coco.pth'),
-                          device='cpu')
+    model = init_detector(
+        config('retinanet'),
+        str(tmp_path / 'retinanet_convmlp_s_coco.pth'),
+        device='cpu')
     assert model.dataset_meta['classes'] == classes
     assert check_state_dict(model, own_layout(authors)['state_dict']).ok
     own = own_layout(authors)['state_dict']
@@ -235,12 +281,15 @@ def test_init_detector_reads_authors_file(tmp_path):
 
 def test_mmseg_init_model_reads_authors_file(tmp_path):
     from mmseg.apis import init_model
-    classes, palette = random_classes(150), [[i, 0, 255 - i] for i in range(150)]
-    authors, _, _ = authors_checkpoint(config('fpn', 'l'), seed=7, classes=classes,
-                                       palette=palette)
+    classes, palette = random_classes(150), [[i, 0, 255 - i]
+                                             for i in range(150)]
+    authors, _, _ = authors_checkpoint(
+        config('fpn', 'l'), seed=7, classes=classes, palette=palette)
     torch.save(authors, tmp_path / 'sem_fpn_convmlp_l_ade20k.pth')
-    model = init_model(config('fpn', 'l'), str(tmp_path / 'sem_fpn_convmlp_l_ade20k.pth'),
-                       device='cpu')
+    model = init_model(
+        config('fpn', 'l'),
+        str(tmp_path / 'sem_fpn_convmlp_l_ade20k.pth'),
+        device='cpu')
     assert model.dataset_meta == {'classes': classes, 'palette': palette}
     own = own_layout(authors)['state_dict']
     for key, value in model.state_dict().items():
