@@ -343,7 +343,7 @@ def test_models_and_memory_cli(repo_root):
 
 
 @pytest.mark.slow
-def test_compiled_backbone_rows(repo_root):
+def test_compiled_backbone_rows(repo_root, inductor_isa_consistent):
     """--compile adds NAME+compile rows: the same MACs, ratios to the
     compiled ResNet-50, and their own figure line."""
     result = subprocess.run([
@@ -415,7 +415,7 @@ def test_runtime_rows_openvino(tool, one_thread):
 
 
 @pytest.mark.slow
-def test_runtime_rows_compile(tool, one_thread):
+def test_runtime_rows_compile(tool, one_thread, inductor_isa_consistent):
     _runtime_rows(tool, ['eager', 'compile'])
 
 
