@@ -15,13 +15,13 @@ import logging
 import os
 import os.path as osp
 import time
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 from mmengine.logging import print_log
 
 from mmconvmlp.utils.checks import (ToolError, _loader_keys, evaluator_metrics,
-                                    is_remote, iter_datasets)
+                                    is_remote, local_datasets)
 from .checks import (DatasetReport, scan_coco, scan_json, scan_segmentation,
                      summary_lines)
 
@@ -67,21 +67,6 @@ def data_check_settings(cfg: Config) -> dict:
         raise ToolError('data_checks.max_bad_fraction must be within [0, 1],'
                         f' got {fraction!r}')
     return settings
-
-
-def _datasets(cfg: Config,
-              loaders: Sequence[str]) -> Iterator[Tuple[str, str, dict]]:
-    """``(loader, key, dataset config)`` of every leaf dataset of
-    ``loaders`` that is read from local files."""
-    for loader in loaders:
-        loader_cfg = cfg.get(loader)
-        if not isinstance(loader_cfg, dict):
-            continue
-        for key, dataset in iter_datasets(
-                loader_cfg.get('dataset'), f'{loader}.dataset'):
-            if not (dataset.get('backend_args')
-                    or is_remote(dataset.get('data_root') or '')):
-                yield loader, key, dataset
 
 
 def _build_lazy(dataset_cfg: dict, scope: Optional[str]):
@@ -186,7 +171,7 @@ def scan_config(
     settings = data_check_settings(cfg)
     scope = cfg.get('default_scope')
     results, seen = [], {}
-    for loader, key, dataset in _datasets(cfg, loaders):
+    for loader, key, dataset in local_datasets(cfg, loaders):
         ident = _files_read(dataset)
         if ident not in seen:
             if progress:
@@ -266,7 +251,7 @@ def use_safe_loading(cfg: Config,
     """
     num_samples = num_samples or {}
     replaced = 0
-    for loader, key, dataset in _datasets(cfg, loaders):
+    for loader, key, dataset in local_datasets(cfg, loaders):
         pipeline = dataset.get('pipeline') or []
         train = loader == 'train_dataloader' and not dataset.get(
             'test_mode', False)

@@ -9,7 +9,7 @@ instead.
 """
 import os
 import os.path as osp
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 
@@ -107,6 +107,22 @@ def evaluator_metrics(evaluator) -> Iterator[Tuple[str, dict]]:
             yield ('' if len(metrics) == 1 else f'.{i}'), metric
 
 
+def local_datasets(cfg: Config,
+                   loaders: Sequence[str]) -> Iterator[Tuple[str, str, dict]]:
+    """``(loader, key, dataset config)`` of every leaf dataset of ``loaders``
+    (e.g. ``'train_dataloader'``) that is read from local files (not through
+    ``backend_args`` or a URL ``data_root``)."""
+    for loader in loaders:
+        loader_cfg = cfg.get(loader)
+        if not isinstance(loader_cfg, dict):
+            continue
+        for key, dataset in iter_datasets(
+                loader_cfg.get('dataset'), f'{loader}.dataset'):
+            if not (dataset.get('backend_args')
+                    or is_remote(dataset.get('data_root') or '')):
+                yield loader, key, dataset
+
+
 def check_datasets(cfg: Config,
                    mode: str,
                    config_path: Optional[str] = None) -> None:
@@ -128,19 +144,11 @@ def check_datasets(cfg: Config,
     loaders, evaluators = _loader_keys(cfg, mode)
     missing: List[Tuple[str, str]] = []
     roots: Dict[str, str] = {}
-    for loader in loaders:
-        loader_cfg = cfg.get(loader)
-        if not isinstance(loader_cfg, dict):
-            continue
-        for key, dataset in iter_datasets(
-                loader_cfg.get('dataset'), f'{loader}.dataset'):
-            if dataset.get('backend_args') or is_remote(
-                    dataset.get('data_root') or ''):
-                continue
-            roots[key] = dataset.get('data_root') or ''
-            for path in _dataset_paths(dataset):
-                if not is_remote(path) and not osp.exists(path):
-                    missing.append((key, path))
+    for _, key, dataset in local_datasets(cfg, loaders):
+        roots[key] = dataset.get('data_root') or ''
+        for path in _dataset_paths(dataset):
+            if not is_remote(path) and not osp.exists(path):
+                missing.append((key, path))
     for evaluator in evaluators:
         for suffix, metric in evaluator_metrics(cfg.get(evaluator)):
             path = metric['ann_file']
