@@ -394,16 +394,21 @@ def _runtime_rows(tool, runtimes):
     return out
 
 
-def test_runtime_rows_onnxruntime(tool, one_thread):
-    pytest.importorskip('onnxruntime')
-    out = _runtime_rows(tool, ['eager', 'onnxruntime'])
-    text = tool.format_tables(
+def _runtime_table(tool, out):
+    """The Markdown the tool prints for a runtimes section alone."""
+    return tool.format_tables(
         dict(
             machine=machine_info(1),
             other_load={},
             runtimes=out,
             settings=dict(
                 repeats_desc='1', dtypes=['fp32'], dtypes_left_out=[])))
+
+
+def test_runtime_rows_onnxruntime(tool, one_thread):
+    pytest.importorskip('onnxruntime')
+    out = _runtime_rows(tool, ['eager', 'onnxruntime'])
+    text = _runtime_table(tool, out)
     assert '| convmlp-s | 64x96 | onnxruntime | 1 |' in text
     assert 'convmlp-s fp32 latency, onnxruntime / eager, 64x96' in text
 
@@ -429,13 +434,7 @@ def test_missing_runtimes_are_left_out(tool, monkeypatch):
                             1, [1], 0)
     assert out['missing'] == {'openvino': 'openvino'}
     assert [r['runtime'] for r in out['rows']] == ['eager']
-    text = tool.format_tables(
-        dict(
-            machine=machine_info(1),
-            other_load={},
-            runtimes=out,
-            settings=dict(
-                repeats_desc='1', dtypes=['fp32'], dtypes_left_out=[])))
+    text = _runtime_table(tool, out)
     assert 'openvino: not installed (openvino), no rows' in text
 
 
