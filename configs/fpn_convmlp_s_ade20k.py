@@ -9,6 +9,13 @@ _base_ = [
     'mmseg::_base_/default_runtime.py',
 ]
 custom_imports = dict(imports=['mmconvmlp'], allow_failed_imports=False)
+# Checkpoints read weights-only (http(s) too) and refused unless they fit the
+# model; resumed runs draw the same random numbers as uninterrupted ones.
+custom_hooks = [
+    dict(type='mmconvmlp.SafeLoadingHook'),
+    dict(type='mmconvmlp.CheckpointCheckHook'),
+    dict(type='mmconvmlp.ResumeStateHook'),
+]
 
 crop_size = (512, 512)
 model = dict(

@@ -1,117 +1,121 @@
 #!/usr/bin/env python
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
-"""Predict images, folders and videos with a detector or segmentor checkpoint.
+"""Predict images, folders and videos with a detector or segmentor
+checkpoint, through MMDetection's ``DetInferencer`` or MMSegmentation's
+``MMSegInferencer`` (the config's ``default_scope`` decides).
 
     python tools/infer.py CONFIG CHECKPOINT INPUT [INPUT ...]
         [--out-dir outputs] [--device cpu|cuda] [--score-thr 0.3]
         [--batch-size 1] [--cfg-options KEY=VALUE ...]
 
-The config's ``default_scope`` decides between MMDetection's
-``DetInferencer`` and MMSegmentation's ``MMSegInferencer``. Writes
-``OUT/vis/`` (pictures and videos with the predictions drawn) and
-``OUT/preds/`` (JSON per image or frame for detectors, PNG label maps for
-segmentors). A checkpoint that does not fill the model is refused. See
-:mod:`mmconvmlp.utils.inference` and docs/inference.md.
+Writes what the inferencers write: ``OUT/vis/`` (pictures with the
+predictions drawn) and ``OUT/preds/`` (JSON per image with RLE masks for
+detectors, PNG label maps for segmentors); a video becomes ``OUT/vis/<name>``
+with every frame drawn. The checkpoint is read weights-only and must fill
+the model exactly; a file without class names gets the config's.
 """
 import argparse
+import os
 import os.path as osp
 import sys
 import warnings
-from typing import List, Optional
 
-# mmengine imports pkg_resources, which warns on every start.
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
-# Runs from a clone without installing the package, too.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmconvmlp.utils import (ToolError, add_cfg_options, check_file,
-                             load_config, register_safe_globals, run_tool)
-from mmconvmlp.utils.inference import (build_inferencer, check_checkpoint_fits,
-                                       collect_inputs, inference_summary,
-                                       names_classes, run_inference,
-                                       use_config_classes)
+from mmengine.config import DictAction
+
+from mmconvmlp.models.utils import (check_checkpoint, enable_safe_loading,
+                                    load_checkpoint_file)
+from mmconvmlp.utils import ToolError, run_tool
+
+VIDEOS = ('.mp4', '.avi', '.mov', '.mkv')
 
 
-def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description='Draw and save the predictions of a detector or '
-        'segmentor checkpoint on images, folders of images and videos.')
+        description='Draw and save the predictions of a checkpoint on '
+        'images, folders and videos.')
     parser.add_argument(
-        'config', help='config file the checkpoint was '
-        'trained with')
-    parser.add_argument('checkpoint', help='checkpoint file (path or URL)')
+        'config', help='config the checkpoint was trained '
+        'with')
+    parser.add_argument('checkpoint', help='checkpoint file or URL')
     parser.add_argument(
         'inputs',
         nargs='+',
         metavar='INPUT',
-        help='image files, folders (their images and videos) '
-        'and video files')
-    parser.add_argument(
-        '--out-dir',
-        default='outputs',
-        help='where vis/ and preds/ are written '
-        '(default: outputs)')
-    parser.add_argument(
-        '--device',
-        help='cpu, cuda or cuda:N (default: '
-        'cuda when there is a GPU, else cpu)')
+        help='images, folders of images, videos')
+    parser.add_argument('--out-dir', default='outputs')
+    parser.add_argument('--device', help='cpu, cuda or cuda:N')
     parser.add_argument(
         '--score-thr',
         type=float,
         default=0.3,
-        help='detections below this score are not drawn; '
-        'the JSON files keep all (default: 0.3)')
-    parser.add_argument(
-        '--batch-size',
-        type=int,
-        default=1,
-        help='images or video frames per forward pass')
-    parser.add_argument(
-        '--no-progress', action='store_true', help='no progress bars')
-    add_cfg_options(parser)
+        help='detections below it are not drawn')
+    parser.add_argument('--batch-size', type=int, default=1)
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args(argv)
 
 
-def main(argv: Optional[List[str]] = None) -> dict:
+def _video(inferencer, path: str, args, kwargs: dict) -> None:
+    import cv2
+    import mmcv
+    reader = mmcv.VideoReader(path)
+    out = osp.join(args.out_dir, 'vis', osp.basename(path))
+    os.makedirs(osp.dirname(out), exist_ok=True)
+    writer = cv2.VideoWriter(out, cv2.VideoWriter_fourcc(*'mp4v'), reader.fps,
+                             (reader.width, reader.height))
+    for frame in reader:
+        vis = inferencer(frame, return_vis=True, **kwargs)['visualization']
+        writer.write(mmcv.rgb2bgr(vis[0]))
+    writer.release()
+
+
+def main(argv=None) -> None:
     """Predict every input and write the results.
 
-    Returns:
-        dict: What :func:`mmconvmlp.utils.inference.run_inference` returns.
-
     Raises:
-        ToolError: A missing file, an input that is neither an image nor a
-            video, an unknown device, or a checkpoint that does not fit.
+        ToolError: A missing config, checkpoint or input.
+        CheckpointError: The checkpoint was refused or does not fit.
     """
-    import torch
+    from mmengine.config import Config
+    from mmengine.registry import DATASETS, init_default_scope
     args = parse_args(argv)
-    register_safe_globals()
-    cfg = load_config(args.config, args.cfg_options)
-    check_file(args.checkpoint, 'checkpoint')
-    sources = collect_inputs(args.inputs)
-    if args.batch_size < 1:
-        raise ToolError(f'--batch-size must be at least 1, got '
-                        f'{args.batch_size}')
-    if args.device and args.device.startswith('cuda') and \
-            not torch.cuda.is_available():
-        raise ToolError(f'--device {args.device}: no GPU is available here')
-    inferencer = build_inferencer(cfg, args.checkpoint, args.device)
-    meta = check_checkpoint_fits(inferencer.model, args.checkpoint)
-    if not names_classes(meta):
-        classes = use_config_classes(inferencer, cfg)['classes']
+    enable_safe_loading()
+    for path in [args.config, *args.inputs
+                 ] + ([] if '://' in args.checkpoint else [args.checkpoint]):
+        if not osp.exists(path):
+            raise ToolError(f'not found: {path}')
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    checkpoint = load_checkpoint_file(args.checkpoint)
+    init_default_scope(cfg.default_scope)
+    if cfg.default_scope == 'mmseg':
+        from mmseg.apis import MMSegInferencer as Inferencer
+        kwargs = {}
+    else:
+        from mmdet.apis import DetInferencer as Inferencer
+        kwargs = dict(pred_score_thr=args.score_thr)
+    inferencer = Inferencer(cfg, args.checkpoint, device=args.device)
+    check_checkpoint(inferencer.model, checkpoint, 'strict', args.checkpoint)
+    meta = checkpoint.get('meta') or {}
+    if not (meta.get('dataset_meta') or meta.get('CLASSES')):
+        dataset = dict(cfg.test_dataloader.dataset, lazy_init=True)
+        names = DATASETS.build(dataset).metainfo
         print(
-            'warning: the checkpoint names no classes; using the '
-            f"config's {len(classes)}: {', '.join(classes[:5])}"
-            f'{" ..." if len(classes) > 5 else ""}',
+            f"warning: {args.checkpoint} names no classes; using the "
+            f"config's {len(names['classes'])}",
             file=sys.stderr)
-    summary = run_inference(
-        inferencer,
-        sources,
-        args.out_dir,
-        args.batch_size,
-        args.score_thr,
-        show_progress=not args.no_progress)
-    print(inference_summary(summary, args.out_dir))
-    return summary
+        inferencer.model.dataset_meta = dict(names)
+        inferencer.visualizer.dataset_meta = dict(names)
+    images = [p for p in args.inputs if not p.lower().endswith(VIDEOS)]
+    for video in set(args.inputs) - set(images):
+        _video(inferencer, video, args, kwargs)
+    for path in images:
+        inferencer(
+            path, batch_size=args.batch_size, out_dir=args.out_dir, **kwargs)
+    print(f'predictions written to {osp.abspath(args.out_dir)}')
 
 
 if __name__ == '__main__':

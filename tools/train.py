@@ -1,94 +1,95 @@
 #!/usr/bin/env python
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
-"""Train a detector (MMDetection config) or a segmentor (MMSegmentation
-config).
+"""Train a detector (MMDetection config) or segmentor (MMSegmentation
+config); the config's ``default_scope`` decides.
 
     python tools/train.py configs/retinanet_convmlp_s_coco.py [--work-dir DIR]
         [--resume [CKPT]] [--amp] [--data-root DIR]
         [--cfg-options KEY=VALUE ...] [--launcher {none,pytorch,slurm,mpi}]
 
-The config's ``default_scope`` decides between MMDetection and MMSegmentation;
-see :mod:`mmconvmlp.utils.setup_env` for what the tool adds to the stock ones.
+Beyond the stock tools (see :mod:`mmconvmlp.utils.setup_env`): a pre-flight
+data check, checkpoints read weights-only and checked against the model
+(``load_from`` fine-tunes, ``--resume`` must fit exactly), exact resume of
+the random generators, ``--amp`` and ``--launcher pytorch`` on a CPU.
 """
 import argparse
 import os
 import os.path as osp
 import sys
 import warnings
-from typing import List, Optional
 
-# mmengine imports pkg_resources, which warns on every start.
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
-# Runs from a clone without installing the package, too.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmconvmlp.datasets import check_data
-from mmconvmlp.utils import (add_common_args, build_runner, check_datasets,
-                             check_file, check_load_from_pin,
-                             check_neck_channels, load_config,
-                             register_safe_globals, run_tool,
-                             set_checkpoint_check, setup_amp, setup_launcher,
-                             setup_resume)
+from mmengine.runner import find_latest_checkpoint
+
+from mmconvmlp.models.utils import enable_safe_loading
+from mmconvmlp.utils import (ToolError, add_common_args, add_hook,
+                             build_runner, check_data, check_neck_channels,
+                             iter_datasets, load_config, run_tool, setup_amp,
+                             setup_launcher)
 
 
-def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description='Train a detector (MMDetection config) or a segmentor '
-        '(MMSegmentation config).')
-    parser.add_argument(
-        'config', help='config file, e.g. configs/retinanet_convmlp_s_coco.py')
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Train a detector or '
+                                     'segmentor of an OpenMMLab config.')
+    parser.add_argument('config', help='config file')
     add_common_args(parser)
     parser.add_argument(
         '--amp',
         action='store_true',
-        help='mixed precision: fp16 with '
-        'dynamic loss scaling on a GPU, bfloat16 autocast on a CPU that '
-        'computes bfloat16 natively (float32 with a warning otherwise)')
+        help='mixed precision: fp16 on a GPU, bfloat16 on a CPU that '
+        'computes it natively (float32 with a warning otherwise)')
     parser.add_argument(
         '--resume',
         nargs='?',
-        type=str,
         const='auto',
-        help='resume from this checkpoint, or (no value) from the newest '
-        'complete checkpoint in the work directory; with none there, train '
-        'from the beginning (with a warning)')
+        help='resume from this checkpoint, or (no value) from the latest in '
+        'the work directory')
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
 
-def main(argv: Optional[List[str]] = None):
-    """Train the model of a config with MMEngine's runner.
-
-    Returns:
-        nn.Module: The trained model (what ``Runner.train`` returns).
+def main(argv=None):
+    """Train; returns the trained model.
 
     Raises:
-        ToolError: A problem the user can fix, found before training starts
-            (among them a checkpoint that does not fit the model:
-            :class:`mmconvmlp.models.utils.CheckpointMismatchError`).
-        CheckpointError: A checkpoint was refused (code inside, or not the
-            pinned SHA-256); ``run_tool`` prints it as one line.
+        ToolError: A problem found before training (bad data, channels,
+            a missing checkpoint to resume from).
+        CheckpointError: A checkpoint refused or not fitting the model.
     """
     args = parse_args(argv)
-    register_safe_globals()
-    cfg = load_config(args.config, args.cfg_options, args.work_dir,
-                      args.data_root, args.launcher)
-    check_datasets(cfg, 'train', args.config)
-    check_data(cfg, 'train', args.config)
+    enable_safe_loading()
+    cfg = load_config(args)
+    check_data(cfg, 'train')
     check_neck_channels(cfg)
-    setup_amp(cfg, args.amp)
-    if args.resume not in (None, 'auto'):
-        check_file(args.resume, 'checkpoint to resume from')
-    warning = setup_resume(cfg, args.resume)
-    check_load_from_pin(cfg)
-    # Resuming needs the exact model; fine-tuning (load_from) the backbone and
-    # neck, while head weights of another class count are skipped.
-    set_checkpoint_check(cfg, 'resume' if cfg.get('resume') else 'finetune')
+    if args.amp:
+        setup_amp(cfg)
+    latest = None
+    if args.resume == 'auto':
+        latest = find_latest_checkpoint(cfg.work_dir)
+        cfg.resume = latest is not None
+        if latest:
+            cfg.load_from = latest
+    elif args.resume:
+        if not osp.isfile(args.resume):
+            raise ToolError(f'checkpoint to resume from not found: '
+                            f'{args.resume}')
+        cfg.resume, cfg.load_from = True, args.resume
+    # Unreadable images are skipped by name instead of ending the run.
+    for _, ds in iter_datasets(cfg.train_dataloader.get('dataset'), ''):
+        for step in ds.get('pipeline') or []:
+            if step.get('type') == 'LoadImageFromFile':
+                step['type'] = 'mmconvmlp.SafeLoadImageFromFile'
+    add_hook(cfg, dict(type='mmconvmlp.CheckpointCheckHook'))
+    add_hook(cfg, dict(type='mmconvmlp.ResumeStateHook'))
     setup_launcher(cfg)
     runner = build_runner(cfg)
-    if warning:
-        runner.logger.warning(warning)
+    if args.resume == 'auto' and latest is None:
+        runner.logger.warning(
+            f'--resume: no checkpoint in {osp.abspath(cfg.work_dir)}; '
+            'training starts from the beginning.')
     return runner.train()
 
 

@@ -72,4 +72,3 @@ default_hooks = dict(
     logger=dict(interval=10),
     checkpoint=dict(interval=50, max_keep_ckpts=3),
     visualization=dict(draw=False))
-custom_hooks = [dict(type='mmconvmlp.LossCurveHook', interval=50)]

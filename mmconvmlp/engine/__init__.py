@@ -1,8 +1,9 @@
-"""Training-loop parts for MMEngine's runner: hooks and optimizer wrappers."""
-from .hooks import CheckpointCheckHook, LossCurveHook, ResumeStateHook
-from .optimizers import CPUAmpOptimWrapper, autocast_submodules
+"""Parts of MMEngine's training loop that configs name: hooks and the CPU
+mixed-precision optimizer wrapper."""
+from .hooks import CheckpointCheckHook, ResumeStateHook, SafeLoadingHook
+from .optimizers import CPUAmpOptimWrapper, has_native_bf16
 
 __all__ = [
-    'CheckpointCheckHook', 'LossCurveHook', 'ResumeStateHook',
-    'CPUAmpOptimWrapper', 'autocast_submodules'
+    'CheckpointCheckHook', 'ResumeStateHook', 'SafeLoadingHook',
+    'CPUAmpOptimWrapper', 'has_native_bf16'
 ]

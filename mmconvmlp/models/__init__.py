@@ -1,3 +1,3 @@
-from .backbones import ConvMLP  # noqa: F401
+from .backbones import ConvMLP
 
 __all__ = ['ConvMLP']

@@ -1,207 +1,335 @@
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
-"""Setting up MMEngine's runner for ``tools/train.py`` and ``tools/test.py``.
+"""What ``tools/train.py``, ``test.py`` and ``infer.py`` add to the stock
+OpenMMLab tools, before MMEngine's ``Runner`` takes over.
 
-What the tools add to the stock OpenMMLab ones:
+- ``--data-root``: one option moves every loader and COCO evaluator;
+- a pre-flight check: missing dataset paths, annotation files that do not
+  parse, missing images and neck channels that do not fit the backbone stop
+  the tool with one message naming the file and the fix;
+- ``--amp`` on a CPU (:class:`mmconvmlp.engine.CPUAmpOptimWrapper`) and
+  ``--launcher pytorch`` on a CPU (gloo);
+- weights-only, strictly checked checkpoints and exact resume, as hooks.
 
-- ``--amp`` on a CPU-only machine (bfloat16 autocast where the CPU computes
-  it natively, :class:`mmconvmlp.engine.CPUAmpOptimWrapper`) and the usual
-  fp16 AMP on a GPU;
-- ``--launcher pytorch`` on a CPU-only machine (gloo process group, CPU DDP);
-- weights-only loading of every checkpoint, wherever it comes from
-  (:mod:`mmconvmlp.utils.safe_load`,
-  :func:`mmconvmlp.utils.register_safe_globals`);
-- no partly loaded model: checkpoints are checked against the model before
-  they are loaded (:func:`set_checkpoint_check`);
-- problems the user can fix end the tool with one message (:class:`ToolError`).
+Problems the user can fix raise :class:`ToolError`; :func:`run_tool` prints
+it (or a refused checkpoint) as one message and returns status 1.
 """
+import argparse
+import copy
 import gc
-import logging
 import os
+import os.path as osp
 import sys
-from typing import Callable, List, Optional
+from typing import Callable, Iterator, List, Optional, Tuple
 
-from mmengine.config import Config
-from mmengine.logging import print_log
+from mmengine.config import Config, DictAction
 
-from .checks import ToolError
-from .config import codebase_of, replace_sync_bn
-from .safe_load import CheckpointError
+from mmconvmlp.models.utils import CheckpointError
+from .swap import head_in_channels
+
+LOADERS = dict(
+    train=('train_dataloader', 'val_dataloader'), test=('test_dataloader', ))
+
+
+class ToolError(RuntimeError):
+    """A problem in the config or command line that the user can fix."""
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    """``--work-dir``, ``--data-root``, ``--cfg-options``, ``--launcher``,
+    ``--local-rank``: the options the tools share."""
+    parser.add_argument(
+        '--work-dir',
+        help='logs, checkpoints and metrics (default: '
+        './work_dirs/<config name>)')
+    parser.add_argument(
+        '--data-root',
+        help='dataset root for every loader and COCO evaluator, instead of '
+        "the config's")
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings, key=value pairs merged into the config, '
+        'e.g. train_dataloader.batch_size=4 model.backbone.init_cfg=None')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher (see tools/dist_*.sh)')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def iter_datasets(dataset, key: str) -> Iterator[Tuple[str, dict]]:
+    """Leaf dataset configs with their config key, through wrappers
+    (``dataset`` of RepeatDataset and co., ``datasets`` of ConcatDataset)."""
+    if not isinstance(dataset, dict):
+        return
+    if isinstance(dataset.get('dataset'), dict):
+        yield from iter_datasets(dataset['dataset'], f'{key}.dataset')
+    elif isinstance(dataset.get('datasets'), (list, tuple)):
+        for i, sub in enumerate(dataset['datasets']):
+            yield from iter_datasets(sub, f'{key}.datasets.{i}')
+    else:
+        yield key, dataset
+
+
+def _metrics(evaluator) -> list:
+    items = evaluator if isinstance(evaluator, (list, tuple)) else [evaluator]
+    return [m for m in items if isinstance(m, dict) and m.get('ann_file')]
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    """Read ``args.config`` and apply ``--cfg-options``, ``--data-root``,
+    ``--work-dir`` (else ``./work_dirs/<config name>``) and ``--launcher``.
+
+    Raises:
+        ToolError: The config file does not exist.
+    """
+    if not osp.isfile(args.config):
+        raise ToolError(f'config file not found: {args.config}')
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.data_root:
+        roots = set()
+        for loader in ('train_dataloader', 'val_dataloader',
+                       'test_dataloader'):
+            for _, ds in iter_datasets((cfg.get(loader) or {}).get('dataset'),
+                                       loader):
+                roots.add(ds.get('data_root') or '')
+                ds['data_root'] = args.data_root
+        # CocoMetric reads its annotation file by a path fixed in the config.
+        for key in ('val_evaluator', 'test_evaluator'):
+            for metric in _metrics(cfg.get(key)):
+                root = next((r for r in sorted(roots, key=len, reverse=True)
+                             if r and metric['ann_file'].startswith(r)), None)
+                if root:
+                    metric['ann_file'] = osp.join(
+                        args.data_root, metric['ann_file'][len(root):])
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    return cfg
+
+
+def _build_dataset(cfg: Config, ds: dict):
+    from mmengine.registry import DATASETS, DefaultScope
+    ds = copy.deepcopy(ds)
+    ds.update(lazy_init=True, pipeline=[])
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+        return DATASETS.build(ds)
+
+
+def check_data(cfg: Config, mode: str) -> None:
+    """The pre-flight check: every dataset ``mode`` reads parses and its
+    files exist, before any work starts.
+
+    Each leaf dataset is built and ``full_init()`` (the code base's own
+    parsing: pycocotools for COCO, the folder scan for segmentation); a
+    failure names the dataset key and the annotation file. Then every image
+    (and label map) the dataset lists must be a non-empty file, and every
+    evaluator annotation file must exist. Remote data (``backend_args``, URLs)
+    is not checked.
+
+    Args:
+        cfg (Config): The config, after the command-line options.
+        mode (str): ``'train'`` (train and val loaders) or ``'test'``.
+
+    Raises:
+        ToolError: The first problem, naming the config key, the file, and
+            ``--data-root`` as the fix for a dataset in another place.
+    """
+    for loader in LOADERS[mode]:
+        for key, ds in iter_datasets((cfg.get(loader) or {}).get('dataset'),
+                                     f'{loader}.dataset'):
+            if ds.get('backend_args') or '://' in str(ds.get('data_root')):
+                continue
+            root = ds.get('data_root') or ''
+            ann = osp.join(root, ds['ann_file']) if ds.get('ann_file') else ''
+            if ann and not osp.isfile(ann) or not osp.isdir(root or '.'):
+                raise ToolError(
+                    f'{key}: dataset not found: {ann or root} does not exist'
+                    f' (relative to {os.getcwd()}). Put the data there, or '
+                    'pass --data-root /path/to/dataset.')
+            try:
+                dataset = _build_dataset(cfg, ds)
+                dataset.full_init()
+            except Exception as e:  # noqa: BLE001  (named and re-raised)
+                raise ToolError(f'{key}: cannot read the dataset '
+                                f'{ann or root}: {type(e).__name__}: {e}')
+            for i in range(len(dataset)):
+                info = dataset.get_data_info(i)
+                for field in ('img_path', 'seg_map_path'):
+                    path = info.get(field)
+                    if path and not (osp.isfile(path)
+                                     and osp.getsize(path) > 0):
+                        raise ToolError(
+                            f'{key}: {field.split("_")[0]} file missing or '
+                            f'empty: {path} (listed by {ann or root})')
+    for loader in LOADERS[mode]:
+        if cfg.get(loader):
+            key = loader.replace('dataloader', 'evaluator')
+            for metric in _metrics(cfg.get(key)):
+                if not osp.isfile(metric['ann_file']):
+                    raise ToolError(f'{key}.ann_file not found: '
+                                    f'{metric["ann_file"]}')
+
+
+def check_neck_channels(cfg: Config) -> None:
+    """Refuse a config whose neck ``in_channels`` (or, without a neck, head
+    ``in_channels``) differ from what the backbone returns.
+
+    Raises:
+        ToolError: Names both channel lists and the ``--cfg-options`` fix.
+    """
+    from mmengine.registry import MODELS, DefaultScope
+    model = cfg.get('model') or {}
+    if not isinstance(model.get('backbone'), dict):
+        return
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+        try:
+            channels = MODELS.build(model['backbone']).out_channels
+        except Exception:  # noqa: BLE001  (the runner reports build errors)
+            return
+    if isinstance(channels, int) or not channels:
+        return
+    targets = []
+    neck = model.get('neck')
+    if isinstance(neck, dict) and isinstance(neck.get('in_channels'), list):
+        targets.append(
+            ('model.neck.in_channels', neck['in_channels'], list(channels)))
+    elif not neck:
+        for key in ('decode_head', 'auxiliary_head'):
+            head = model.get(key)
+            if isinstance(head, dict) and 'in_channels' in head:
+                try:
+                    want = head_in_channels(head, channels)
+                except IndexError:
+                    continue
+                targets.append(
+                    (f'model.{key}.in_channels', head['in_channels'], want))
+    wrong = [
+        (k, list(have) if isinstance(have, (list, tuple)) else have, want)
+        for k, have, want in targets
+        if (list(have) if isinstance(have, (list, tuple)) else have) != want
+    ]
+    if wrong:
+        raise ToolError('\n'.join(
+            [f'the backbone returns maps of {list(channels)} channels, but:'] +
+            [f'  {k} is {have} (should be {want})'
+             for k, have, want in wrong] + [
+                 'Fix the config or pass --cfg-options ' +
+                 ' '.join(f'{k}={str(w).replace(" ", "")}'
+                          for k, _, w in wrong)
+             ]))
+
+
+def add_hook(cfg: Config, hook: dict) -> None:
+    """Append ``hook`` to ``cfg.custom_hooks``, replacing one of its type."""
+    name = hook['type'].split('.')[-1]
+    cfg.custom_hooks = [
+        h for h in (cfg.get('custom_hooks') or [])
+        if not (isinstance(h, dict) and isinstance(h.get('type'), str)
+                and h['type'].split('.')[-1] == name)
+    ] + [hook]
 
 
 def setup_launcher(cfg: Config) -> None:
-    """Prepare a distributed launch on a machine without GPUs.
-
-    MMEngine's launchers call ``torch.cuda.set_device`` and default to NCCL, so
-    on a CPU-only machine the process group is created here (gloo, from the
-    ``torchrun`` environment) before the runner starts, which then skips its
-    own set-up. The model is wrapped in CPU DDP (``device_ids=None``), and
-    SyncBN layers, which have no CPU kernel, become BN (per-process
-    statistics).
+    """``--launcher pytorch`` on a machine without GPUs: a gloo process group
+    from torchrun's environment (MMEngine's launcher would call
+    ``torch.cuda.set_device``), CPU DDP and BN instead of SyncBN.
 
     Raises:
-        ToolError: ``slurm`` or ``mpi`` launch on a machine without GPUs.
+        ToolError: ``slurm``/``mpi`` without GPUs, or no torchrun
+            environment.
     """
     import torch
     if cfg.launcher == 'none' or torch.cuda.is_available():
         return
     if cfg.launcher != 'pytorch':
         raise ToolError(
-            f'--launcher {cfg.launcher} needs GPUs (MMEngine selects a GPU '
-            'per process). On a CPU-only machine use torchrun: '
-            'tools/dist_train.sh CONFIG NUM_PROCESSES (it passes --launcher '
+            f'--launcher {cfg.launcher} needs GPUs; on a CPU-only machine '
+            'use tools/dist_train.sh / dist_test.sh (torchrun, --launcher '
             'pytorch).')
-    import torch.distributed as dist
     if 'RANK' not in os.environ or 'WORLD_SIZE' not in os.environ:
-        raise ToolError(
-            '--launcher pytorch expects the environment torchrun sets '
-            '(RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT); start the tool '
-            'with tools/dist_train.sh / tools/dist_test.sh.')
+        raise ToolError('--launcher pytorch expects the environment torchrun'
+                        ' sets; start the tool with tools/dist_train.sh.')
+    import torch.distributed as dist
     if not dist.is_initialized():
         dist.init_process_group(backend='gloo')
-    if cfg.get('model_wrapper_cfg') is None:
-        cfg.model_wrapper_cfg = dict(
+    cfg.setdefault(
+        'model_wrapper_cfg',
+        dict(
             type='MMDistributedDataParallel',
             device_ids=None,
             broadcast_buffers=False,
-            find_unused_parameters=cfg.get('find_unused_parameters', False))
-    replace_sync_bn(cfg.model)
-    print_log(
-        f'CPU distributed run: gloo process group, rank {dist.get_rank()} of '
-        f'{dist.get_world_size()}; SyncBN layers use per-process BN.',
-        logger='current')
+            find_unused_parameters=cfg.get('find_unused_parameters', False)))
+    cfg.model = _sync_bn_to_bn(cfg.model.to_dict())  # no CPU SyncBN
 
 
-def setup_amp(cfg: Config, requested: bool) -> None:
-    """Select the mixed-precision optimizer wrapper for this machine.
+def _sync_bn_to_bn(node):
+    if isinstance(node, dict):
+        return {
+            k: 'BN' if k == 'type' and v == 'SyncBN' else _sync_bn_to_bn(v)
+            for k, v in node.items()
+        }
+    if isinstance(node, (list, tuple)):
+        return type(node)(_sync_bn_to_bn(v) for v in node)
+    return node
 
-    With ``--amp`` the config's ``OptimWrapper`` becomes MMEngine's
-    ``AmpOptimWrapper`` (fp16, dynamic loss scaling) on a GPU and
-    ``mmconvmlp.CPUAmpOptimWrapper`` on a CPU-only machine: bfloat16 autocast
-    (no loss scaling) where the CPU computes bfloat16 natively, float32 with a
-    one-line WARNING where it would be emulated (see the wrapper). A config
-    that already asks for ``AmpOptimWrapper`` gets the CPU wrapper too when
-    there is no GPU, where MMEngine's would stop with an assertion.
+
+def setup_amp(cfg: Config) -> None:
+    """``--amp``: MMEngine's ``AmpOptimWrapper`` (fp16, dynamic loss scale)
+    on a GPU, :class:`mmconvmlp.engine.CPUAmpOptimWrapper` (bfloat16 where
+    native) on a CPU, which autocasts only backbone and neck of two-stage
+    detectors (MMCV's CPU ``nms``/``RoIAlign`` take float32 only).
 
     Raises:
-        ToolError: ``--amp`` with a config whose optimizer wrapper is neither
-            ``OptimWrapper`` nor an AMP wrapper.
+        ToolError: The config's optimizer wrapper is not ``OptimWrapper``.
     """
     import torch
-    optim_wrapper = cfg.get('optim_wrapper')
-    if not isinstance(optim_wrapper, dict):
-        if requested:
-            raise ToolError('--amp needs an optim_wrapper in the config')
-        return
-    kind = optim_wrapper.get('type', 'OptimWrapper')
-    amp_kinds = ('AmpOptimWrapper', 'mmengine.AmpOptimWrapper',
-                 'CPUAmpOptimWrapper', 'mmconvmlp.CPUAmpOptimWrapper')
-    if requested and kind not in ('OptimWrapper',
-                                  'mmengine.OptimWrapper') + amp_kinds:
-        raise ToolError(
-            f'--amp works with optim_wrapper type OptimWrapper; this config '
-            f'uses {kind}. Drop --amp, or set '
-            'optim_wrapper.type=OptimWrapper.')
-    if not requested and kind not in amp_kinds:
-        return
+    wrapper = cfg.get('optim_wrapper')
+    kind = (wrapper or {}).get('type', 'OptimWrapper')
+    if not isinstance(wrapper, dict) or kind.split('.')[-1] not in (
+            'OptimWrapper', 'AmpOptimWrapper', 'CPUAmpOptimWrapper'):
+        raise ToolError(f'--amp works with optim_wrapper type OptimWrapper; '
+                        f'this config uses {kind}')
     if torch.cuda.is_available():
-        if kind in amp_kinds[:2]:
-            print_log(
-                'AMP training is already enabled in the config.',
-                logger='current',
-                level=logging.WARNING)
-            return
-        optim_wrapper['type'] = 'AmpOptimWrapper'
-        for key in ('dtype',
-                    'autocast_modules'):  # settings of the CPU wrapper
-            optim_wrapper.pop(key, None)
-        optim_wrapper.setdefault('loss_scale', 'dynamic')
+        wrapper.update(type='AmpOptimWrapper', loss_scale='dynamic')
         return
-    optim_wrapper['type'] = 'mmconvmlp.CPUAmpOptimWrapper'
-    optim_wrapper['dtype'] = 'bfloat16'
-    optim_wrapper.pop('loss_scale', None)
-    if 'autocast_modules' not in optim_wrapper and 'roi_head' in cfg.get(
-            'model', {}):
-        # Two-stage detectors call MMCV's float32-only CPU ops (nms, RoIAlign)
-        # in the training forward: autocast the feature extractor only.
-        optim_wrapper['autocast_modules'] = ['backbone', 'neck']
-    # The wrapper logs what it does: bfloat16 autocast, or float32 on a CPU
-    # without native bfloat16.
-
-
-_CHECK_HOOK = 'mmconvmlp.CheckpointCheckHook'
-
-
-def set_checkpoint_check(cfg: Config, policy: str) -> None:
-    """Make the runner check every checkpoint it loads against the model.
-
-    Puts ``mmconvmlp.CheckpointCheckHook`` with ``policy`` into
-    ``cfg.custom_hooks``, replacing one the config may already have (the tool
-    knows what it loads the file for): ``'strict'`` for testing,
-    ``'finetune'`` for ``load_from`` in training, ``'resume'`` for
-    ``--resume``.
-
-    Args:
-        cfg (Config): The config, changed in place.
-        policy (str): See :class:`mmconvmlp.engine.CheckpointCheckHook`.
-    """
-    hooks = [
-        h for h in (cfg.get('custom_hooks') or [])
-        if not (isinstance(h, dict) and h.get('type') in
-                (_CHECK_HOOK, _CHECK_HOOK.split('.')[-1]))
-    ]
-    cfg.custom_hooks = hooks + [dict(type=_CHECK_HOOK, policy=policy)]
+    wrapper.update(type='mmconvmlp.CPUAmpOptimWrapper')
+    if 'roi_head' in cfg.model:
+        wrapper.setdefault('autocast_modules', ['backbone', 'neck'])
 
 
 def build_runner(cfg: Config):
-    """The runner the config asks for (``runner_type``), else MMEngine's."""
+    """The runner of ``cfg.runner_type`` if set, else MMEngine's."""
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
-    if 'runner_type' in cfg:
-        return RUNNERS.build(cfg)
-    return Runner.from_cfg(cfg)
-
-
-def add_result_dump(cfg: Config, runner, out: str) -> None:
-    """``--out`` of ``tools/test.py``: MMDetection and other code bases dump a
-    pickle; MMSegmentation writes label maps (set on its evaluator config
-    instead)."""
-    if codebase_of(cfg) == 'mmseg':
-        return  # set on the evaluator config before the runner is built
-    if codebase_of(cfg) == 'mmdet':
-        from mmdet.evaluation import DumpDetResults as Dump
-    else:
-        from mmengine.evaluator import DumpResults as Dump
-    runner.test_evaluator.metrics.append(Dump(out_file_path=out))
+    return RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
 
 
 def run_tool(main: Callable, argv: Optional[List[str]] = None) -> int:
-    """Run ``main(argv)``; a :class:`ToolError` prints its message alone (also
-    one raised from inside the runner, e.g. by a hook), and so does a refused
-    checkpoint (:class:`~mmconvmlp.utils.CheckpointError`).
+    """Run ``main(argv)``; a :class:`ToolError` or refused checkpoint
+    (:class:`~mmconvmlp.models.utils.CheckpointError`), also one raised
+    inside the runner, prints one message.
 
     Returns:
-        int: The exit status: 0, or 1 after either error.
+        int: 0, or 1 after such an error.
     """
+    import torch.distributed as dist
     try:
         main(argv)
     except (ToolError, CheckpointError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 1
-    close_process_group()
-    return 0
-
-
-def close_process_group() -> None:
-    """Shut a distributed process group down while Python still runs.
-
-    Left to interpreter exit, a gloo worker thread may still be releasing the
-    tensors of a finished collective when Python finalizes; it then needs the
-    GIL, is cancelled, and the process aborts ("terminate called without an
-    active exception", a few per cent of CPU DDP runs) after a successful run.
-    Collecting the runner's reference cycles frees the DDP wrapper, the group's
-    last other owner, so destroying the group joins its threads here.
-    """
-    import torch.distributed as dist
     if dist.is_available() and dist.is_initialized():
+        # A gloo thread still releasing a finished collective's tensors at
+        # interpreter exit aborts the process; collect the DDP wrapper and
+        # join the group's threads here.
         gc.collect()
         dist.destroy_process_group()
+    return 0

@@ -7,7 +7,7 @@
         [--image-size 320] [--seed 0]
 
 The demo configs in configs/demo/ read ``data/demo/coco/`` and
-``data/demo/ade/ADEChallengeData2016/``. See :mod:`mmconvmlp.testing.data`.
+``data/demo/ade/ADEChallengeData2016/``. See :mod:`mmconvmlp.datasets.shapes`.
 """
 import argparse
 import os.path as osp
@@ -18,7 +18,7 @@ import time
 sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmconvmlp.testing.data import generate_ade20k, generate_coco
+from mmconvmlp.datasets.shapes import generate_ade20k, generate_coco
 
 
 def parse_args(argv=None):

@@ -1,78 +1,75 @@
 #!/usr/bin/env python
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
-"""Convert a ConvMLP checkpoint to this project's layout.
+"""Convert a ConvMLP checkpoint (the authors' layout or this project's) to
+this project's layout, with MMEngine-style ``meta``.
 
     python tools/model_converters/convmlp2mmconvmlp.py SRC DST [--config CFG]
 
-SRC is any file ConvMLP reads: the authors' ImageNet classifiers, their
-mmdet 2.x / mmseg 0.x COCO and ADE20K models, or this project's checkpoints.
-DST gets the backbone keys under this project's names, the rest unchanged,
-and MMEngine-style ``meta`` (``dataset_meta`` with the class names and
-palette where known, ``mmconvmlp_version``); the optimizer state is dropped.
-Converting DST again gives the same file. ``--config`` supplies class names
-(its test dataset's) for a file that has none.
+Whole models (``backbone.``-prefixed keys: the authors' mmdet 2.x / mmseg
+0.x files) keep every key, the backbone's renamed; backbone-only files (the
+authors' ImageNet classifiers) lose the classifier. ``meta['CLASSES']`` /
+``['PALETTE']`` become ``meta['dataset_meta']``; ``--config`` supplies class
+names to a file without any. Converting the output again changes nothing.
+The file is read weights-only.
 """
 import argparse
 import os.path as osp
 import sys
 import warnings
-from typing import List, Optional
 
-# mmengine imports pkg_resources, which warns on every start.
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
-# Runs from a clone without installing the package, too.
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, REPO)
+sys.path.insert(0,
+                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmconvmlp.models.utils import convert_checkpoint
-from mmconvmlp.utils import (ToolError, check_file, dataset_meta_of,
-                             load_config, register_safe_globals, run_tool)
+from mmconvmlp.models.utils import (convert_meta, convert_state_dict_keys,
+                                    load_checkpoint_file)
+from mmconvmlp.utils import ToolError, run_tool
 
 
-def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="Convert a ConvMLP checkpoint (the authors' layout or "
-        "this project's) to this project's layout with MMEngine meta.")
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Convert a ConvMLP '
+                                     "checkpoint to this project's layout.")
     parser.add_argument('src', help='checkpoint to convert (path or URL)')
     parser.add_argument('dst', help='file to write')
     parser.add_argument(
         '--config',
-        help='config whose test dataset gives the '
-        'class names when SRC has none')
+        help="config whose test dataset's "
+        'classes are written where SRC names none')
     return parser.parse_args(argv)
 
 
-def main(argv: Optional[List[str]] = None) -> dict:
-    """Convert ``src`` into ``dst``.
-
-    Returns:
-        dict: What was written (``meta`` and ``state_dict``).
+def main(argv=None) -> dict:
+    """Convert ``src`` into ``dst``; returns what was written.
 
     Raises:
-        ToolError: ``src`` or the config is missing or unreadable.
+        ToolError: The output folder or the config does not exist.
+        CheckpointError: ``src`` is missing, unreadable or refused.
     """
     import torch
-    from mmengine.runner.checkpoint import CheckpointLoader
-
+    from mmengine.config import Config
+    from mmengine.registry import DATASETS, init_default_scope
     args = parse_args(argv)
-    register_safe_globals()
-    check_file(args.src, 'checkpoint')
-    dataset_meta = dataset_meta_of(load_config(args.config)) if args.config \
-        else None
-    try:
-        source = CheckpointLoader.load_checkpoint(args.src, map_location='cpu')
-        converted = convert_checkpoint(source, dataset_meta)
-    except Exception as e:  # noqa: BLE001  (one message, the file named)
-        raise ToolError(f'cannot convert {args.src}: {type(e).__name__}: {e}')
-    dst_dir = osp.dirname(osp.abspath(args.dst))
-    if not osp.isdir(dst_dir):
-        raise ToolError(f'output folder not found: {dst_dir}')
-    torch.save(converted, args.dst)
-    classes = converted['meta'].get('dataset_meta', {}).get('classes')
-    print(f'{args.dst}: {len(converted["state_dict"])} tensors, ' +
-          (f'{len(classes)} class names'
-           if classes is not None else 'no class names'))
-    return converted
+    if not osp.isdir(osp.dirname(osp.abspath(args.dst))):
+        raise ToolError(f'output folder not found for {args.dst}')
+    dataset_meta = None
+    if args.config:
+        if not osp.isfile(args.config):
+            raise ToolError(f'config not found: {args.config}')
+        cfg = Config.fromfile(args.config)
+        init_default_scope(cfg.default_scope)
+        dataset = dict(cfg.test_dataloader.dataset, lazy_init=True)
+        dataset_meta = DATASETS.build(dataset).metainfo
+    source = load_checkpoint_file(args.src)
+    wrapped = isinstance(source.get('state_dict'), dict)
+    state_dict = dict(source['state_dict'] if wrapped else source)
+    whole = any(k.startswith('backbone.') for k in state_dict)
+    convert_state_dict_keys(state_dict, 'backbone.' if whole else '')
+    meta = convert_meta(source.get('meta') if wrapped else None, dataset_meta)
+    torch.save(dict(meta=meta, state_dict=state_dict), args.dst)
+    classes = meta.get('dataset_meta', {}).get('classes')
+    print(f'{args.dst}: {len(state_dict)} tensors, ' +
+          (f'{len(classes)} class names' if classes else 'no class names'))
+    return dict(meta=meta, state_dict=state_dict)
 
 
 if __name__ == '__main__':

@@ -12,7 +12,6 @@ metainfo = dict(
     classes=('ball', 'box', 'tent'),
     palette=[(220, 20, 60), (250, 170, 30), (0, 60, 230)])
 image_scale = (160, 160)
-custom_hooks = [dict(type='mmconvmlp.LossCurveHook', interval=50)]
 
 demo_data_root = 'data/demo/coco/'
 # Boxes only; the Mask R-CNN demo loads the masks too.

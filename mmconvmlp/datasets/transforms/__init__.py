@@ -1,4 +1,3 @@
-"""Data transforms of mmconvmlp, registered as ``mmconvmlp.<name>``."""
-from .loading import BadDataError, SafeLoadImageFromFile
+from .loading import SafeLoadImageFromFile
 
-__all__ = ['BadDataError', 'SafeLoadImageFromFile']
+__all__ = ['SafeLoadImageFromFile']

@@ -1,5 +1,4 @@
-from .checkpoint_check_hook import CheckpointCheckHook
-from .loss_curve_hook import LossCurveHook
+from .checkpoint_check_hook import CheckpointCheckHook, SafeLoadingHook
 from .resume_state_hook import ResumeStateHook
 
-__all__ = ['CheckpointCheckHook', 'LossCurveHook', 'ResumeStateHook']
+__all__ = ['CheckpointCheckHook', 'SafeLoadingHook', 'ResumeStateHook']

@@ -22,8 +22,20 @@ from mmengine.logging import print_log
 from mmengine.optim import OptimWrapper
 
 from mmconvmlp.registry import OPTIM_WRAPPERS
-from mmconvmlp.utils.cpu import (EMULATED_BF16_SLOWDOWN, describe_cpu,
-                                 has_native_bf16)
+
+
+def has_native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 matrix products in hardware.
+
+    True where ATen's kernels are AVX-512 (``ATEN_CPU_CAPABILITY`` may
+    restrict them) and oneDNN may use AVX512-BF16 or AMX (its check honours
+    ``ONEDNN_MAX_CPU_ISA``); False on AVX2-only CPUs, where bfloat16 is
+    emulated and 5-24x slower than float32 (docs/speed.md).
+    """
+    isa = torch.backends.cpu.get_cpu_capability()
+    # torch has no public check of oneDNN's bfloat16 support.
+    return isa.startswith('AVX512') and bool(
+        torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 def _to_float(outputs):
@@ -94,7 +106,7 @@ class CPUAmpOptimWrapper(OptimWrapper):
     ``tools/train.py --amp`` sets this for models with a ``roi_head``.
 
     On a CPU without native bfloat16 (AVX2 only; see
-    :func:`mmconvmlp.utils.has_native_bf16`) autocast is left off and training
+    :func:`has_native_bf16`) autocast is left off and training
     runs in float32, with one WARNING that names the CPU and the slowdown
     avoided: the same run, not a 10x slower one. ``allow_emulated_bf16=True``
     autocasts anyway (to check bfloat16 numerics on such a machine).
@@ -139,10 +151,10 @@ class CPUAmpOptimWrapper(OptimWrapper):
                 logger='current')
         else:
             print_log(
-                f'Mixed precision off: this CPU has no native bfloat16 '
-                f'({describe_cpu()}); emulated bfloat16 trains '
-                f'{EMULATED_BF16_SLOWDOWN} slower than float32, so training '
-                'runs in float32. Set optim_wrapper.allow_emulated_bf16=True '
+                'Mixed precision off: this CPU has no native bfloat16 '
+                f'(torch kernels {torch.backends.cpu.get_cpu_capability()}); '
+                'emulated bfloat16 trains 5-24x slower than float32, so it '
+                'trains in float32. Set optim_wrapper.allow_emulated_bf16=True '
                 'to autocast anyway.',
                 logger='current',
                 level=logging.WARNING)

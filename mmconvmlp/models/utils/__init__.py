@@ -1,14 +1,14 @@
-from .checkpoint import (POLICIES, CheckpointMismatchError, KeyIssue,
-                         StateDictReport, check_checkpoint, check_state_dict,
-                         convert_checkpoint, convert_convmlp_checkpoint,
-                         convert_key, convert_meta, convert_state_dict_keys,
-                         describe_skipped, is_head_part,
-                         load_convmlp_checkpoint, original_key)
+from .checkpoint import (POLICIES, CheckpointError, CheckpointMismatchError,
+                         check_checkpoint, check_state_dict, describe,
+                         enable_safe_loading, load_backbone_checkpoint,
+                         load_checkpoint_file, mmengine_safe_globals)
+from .ckpt_convert import (convert_key, convert_meta, convert_state_dict_keys,
+                           original_key)
 
 __all__ = [
-    'POLICIES', 'CheckpointMismatchError', 'KeyIssue', 'StateDictReport',
-    'check_checkpoint', 'check_state_dict', 'convert_checkpoint',
-    'convert_convmlp_checkpoint', 'convert_key', 'convert_meta',
-    'convert_state_dict_keys', 'describe_skipped', 'is_head_part',
-    'load_convmlp_checkpoint', 'original_key'
+    'POLICIES', 'CheckpointError', 'CheckpointMismatchError',
+    'check_checkpoint', 'check_state_dict', 'describe', 'enable_safe_loading',
+    'load_backbone_checkpoint', 'load_checkpoint_file',
+    'mmengine_safe_globals', 'convert_key', 'convert_meta',
+    'convert_state_dict_keys', 'original_key'
 ]

@@ -19,7 +19,7 @@ mask and semantic label are exact: each mask is the rasterisation
 (``pycocotools``) of the polygon stored in the annotation, the image is painted
 through that mask, and the box and area are those of the mask.
 
-The files are written by :mod:`mmconvmlp.testing.layouts`, the one writer of
+The files are written by :mod:`mmconvmlp.datasets.layouts`, the one writer of
 both layouts. Layouts of the demo (``out_dir`` defaults to ``data/demo``)::
 
     out_dir/coco/annotations/instances_{train,val}2017.json
