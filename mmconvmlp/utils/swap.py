@@ -12,7 +12,10 @@ normalisation the ImageNet weights were trained with.
 import copy
 from typing import Optional, Sequence, Union
 
+import torch
 from mmengine.config import Config, ConfigDict
+
+from mmconvmlp.models import ConvMLP
 
 IMAGENET_CHECKPOINTS = {
     arch:
@@ -43,10 +46,6 @@ def convmlp_out_channels(
     Raises:
         ValueError: What :class:`mmconvmlp.ConvMLP` raises for these arguments.
     """
-    import torch
-
-    from mmconvmlp.models import ConvMLP
-
     # Shapes only: no memory, no initialisation cost.
     with torch.device('meta'):
         return ConvMLP(arch, out_indices=out_indices).out_channels

@@ -354,7 +354,8 @@ class ConvMLP(BaseModule):
                                     dims[0], norm_cfg, with_cp)
         self.stages = ModuleList()
         for i, depth in enumerate(depths):
-            dpr = torch.linspace(0, drop_path_rate, depth).tolist()
+            dpr = torch.linspace(
+                0, drop_path_rate, depth, device='cpu').tolist()
             out_dims = dims[i + 1] if i + 1 < len(depths) else None
             self.stages.append(
                 MLPStage(depth, dims[i], mlp_ratios[i], dpr, out_dims, with_cp,
