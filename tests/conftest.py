@@ -14,6 +14,9 @@ import pytest
 
 os.environ.setdefault('OMP_NUM_THREADS', '2')
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# The tests' helper module (tests/batches.py); mmsegmentation installs a
+# top-level package named `tests`, so it is imported by its own name.
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 
 @pytest.fixture(autouse=True)

@@ -3,10 +3,9 @@ wrote: the configs shipped inside the installed packages."""
 import os.path as osp
 
 import pytest
+from batches import build_model, det_batch, seg_batch, train_and_infer
 from mmengine.config import Config
 
-from mmconvmlp.testing.batches import (build_model, det_batch, seg_batch,
-                                       train_and_infer)
 from mmconvmlp.utils import (IMAGENET_CHECKPOINTS, check_neck_channels,
                              swap_backbone)
 

@@ -8,7 +8,7 @@ import torch
 from mmconvmlp.engine.hooks.resume_state_hook import (_RestoreAfter,
                                                       get_generator_states,
                                                       set_generator_states)
-from mmconvmlp.utils import safe_torch_load
+from mmconvmlp.models.utils import load_checkpoint_file
 
 
 def _draw():
@@ -21,7 +21,7 @@ def test_states_round_trip_through_a_weights_only_checkpoint(tmp_path):
     states = get_generator_states()
     expected = [_draw() for _ in range(3)]
     torch.save({'meta': {'generator_states': states}}, tmp_path / 'c.pth')
-    loaded = safe_torch_load(str(tmp_path / 'c.pth'))
+    loaded = load_checkpoint_file(str(tmp_path / 'c.pth'))
     random.seed(1), np.random.seed(1), torch.manual_seed(1)
     set_generator_states(loaded['meta']['generator_states'])
     assert [_draw() for _ in range(3)] == expected

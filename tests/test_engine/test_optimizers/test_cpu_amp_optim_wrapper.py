@@ -5,12 +5,12 @@ import os.path as osp
 import pytest
 import torch
 import torch.nn as nn
+from batches import build_model, det_batch, train_and_infer
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 
 from mmconvmlp.engine import CPUAmpOptimWrapper
 from mmconvmlp.engine.optimizers import cpu_amp_optim_wrapper
-from mmconvmlp.testing.batches import build_model, det_batch, train_and_infer
 
 
 class _Recorder(nn.Module):
