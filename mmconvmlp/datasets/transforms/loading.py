@@ -15,7 +15,8 @@ class SafeLoadImageFromFile(LoadImageFromFile):
 
     MMCV's ``ignore_empty=True`` returns None for a file that cannot be read,
     but OpenCV returns None (no exception) for bytes it cannot decode, and
-    MMCV then fails on ``None.shape`` without naming the file. This adapter
+    MMCV 2.1 then fails an ``assert`` outside its ``ignore_empty`` branch,
+    which ends the run. This adapter
     returns None in both cases, with a WARNING naming the file, so that
     MMEngine's ``BaseDataset`` fetches another sample in training (up to its
     ``max_refetch``). ``tools/train.py`` puts it into the train pipelines;
@@ -34,7 +35,7 @@ class SafeLoadImageFromFile(LoadImageFromFile):
         the file is missing, empty or not an image."""
         try:
             loaded = super().transform(results)
-        except AttributeError:  # MMCV's None.shape after a failed decode
+        except AssertionError:  # MMCV's "failed to load image" assert
             loaded = None
         if loaded is None:
             if not self.ignore_empty:

@@ -8,8 +8,8 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from mmconvmlp.testing.layouts import (DEFAULT_COCO_INFO, write_ade20k_split,
-                                       write_coco_split)
+from mmconvmlp.datasets.layouts import (DEFAULT_COCO_INFO, write_ade20k_split,
+                                        write_coco_split)
 
 # Ids with a gap, as COCO's: labels must come from names, not from ids.
 CATEGORIES = [
