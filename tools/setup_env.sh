@@ -59,5 +59,7 @@ if ! "$VENV/bin/python" -c "import mmcv.ops" 2>/dev/null; then
 fi
 echo "[setup] mmdet, mmsegmentation, onnx, onnxruntime, mmconvmlp"
 $PIPI --no-build-isolation -e ".[all,deploy]"
+echo "[setup] stardist 0.9.2 wheel (only its example nuclei data; nothing of it is imported)"
+$PIPI --no-deps stardist==0.9.2
 check
 echo "$WANT" > "$STAMP"

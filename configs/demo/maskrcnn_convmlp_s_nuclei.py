@@ -18,10 +18,10 @@ model = dict(
 data_root = _base_.nuclei_data_root
 train_pipeline = []
 for __step in _base_.nuclei_train_pipeline:
-    if __step.type == 'LoadAnnotations':
+    if __step['type'] == 'LoadAnnotations':
         __step = dict(__step, with_mask=True)
     train_pipeline.append(__step)
-    if __step.type == 'Resize':
+    if __step['type'] == 'Resize':
         train_pipeline.append(
             dict(
                 type='RandomCrop',
