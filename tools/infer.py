@@ -102,16 +102,19 @@ def main(argv=None) -> None:
     meta = checkpoint.get('meta') or {}
     if not (meta.get('dataset_meta') or meta.get('CLASSES')):
         dataset = dict(cfg.test_dataloader.dataset, lazy_init=True)
-        names = DATASETS.build(dataset).metainfo
+        metainfo = DATASETS.build(dataset).metainfo
+        names = {k: metainfo[k] for k in ('classes', 'palette')}
         print(
             f"warning: {args.checkpoint} names no classes; using the "
             f"config's {len(names['classes'])}",
             file=sys.stderr)
-        inferencer.model.dataset_meta = dict(names)
-        inferencer.visualizer.dataset_meta = dict(names)
+        inferencer.model.dataset_meta = names
+        inferencer.visualizer.dataset_meta = names
     images = [p for p in args.inputs if not p.lower().endswith(VIDEOS)]
     for video in set(args.inputs) - set(images):
         _video(inferencer, video, args, kwargs)
+    if cfg.default_scope != 'mmseg':
+        kwargs['no_save_pred'] = False  # DetInferencer saves none by default
     for path in images:
         inferencer(
             path, batch_size=args.batch_size, out_dir=args.out_dir, **kwargs)
