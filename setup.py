@@ -21,12 +21,14 @@ setup(
     long_description_content_type='text/markdown',
     license='MIT',
     packages=find_packages(include=['mmconvmlp', 'mmconvmlp.*']),
-    python_requires='>=3.8',
+    python_requires='>=3.9',
     # mmcv is not listed with a plain pin on purpose: its PyPI release is a
     # source archive that must be built against the installed torch (see
     # README).
     install_requires=[
-        'torch>=1.13',
+        # torch.serialization.safe_globals and torch.hub's weights_only
+        # (2.5); public load-state-dict pre-hooks (2.0).
+        'torch>=2.5',
         'mmengine>=0.10.0,<1.0.0',
         'mmcv>=2.0.0,<2.2.0',
         'numpy',

@@ -69,6 +69,14 @@ def tool_main():
             for handler in logger.handlers:
                 if type(handler) is logging.StreamHandler:
                     handler.stream = sys.stdout
+        # A tool run is one process; in-process runs would share MMEngine's
+        # named visualizer instance (and its class names) otherwise.
+        from mmengine.visualization import Visualizer
+        stack = [Visualizer]
+        while stack:
+            cls = stack.pop()
+            cls._instance_dict.clear()
+            stack += cls.__subclasses__()
         if name not in modules:
             spec = importlib.util.spec_from_file_location(
                 '_tool_' + name.replace('/', '_'),

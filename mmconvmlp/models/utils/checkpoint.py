@@ -55,7 +55,7 @@ def mmengine_safe_globals() -> list:
     form ``torch.serialization.safe_globals`` takes. Found with
     ``torch.serialization.get_unsafe_globals_in_checkpoint``."""
     from mmengine.logging import HistoryBuffer
-    multiarray = np._core.multiarray
+    multiarray = (np._core if hasattr(np, '_core') else np.core).multiarray
     items = [
         HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr'),
         multiarray._reconstruct, multiarray.scalar, np.ndarray, np.dtype
