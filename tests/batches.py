@@ -54,8 +54,8 @@ def train_and_infer(model, data, optim_wrapper=None):
     before = param.detach().clone()
     log_vars = model.train_step(copy.deepcopy(data), optim_wrapper)
     assert all(
-        torch.isfinite(torch.as_tensor(v)).all()
-        for k, v in log_vars.items() if 'loss' in k), log_vars
+        torch.isfinite(torch.as_tensor(v)).all() for k, v in log_vars.items()
+        if 'loss' in k), log_vars
     assert not torch.equal(before, param.detach()), 'backbone not updated'
     model.eval()
     with torch.no_grad():

@@ -8,21 +8,24 @@ import torch
 from mmconvmlp.models import ConvMLP
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-AUTHORS = json.load(open(osp.join(REPO, 'tests', 'data',
-                                  'authors_keys.json')))['s']
+AUTHORS = json.load(
+    open(osp.join(REPO, 'tests', 'data', 'authors_keys.json')))['s']
 
 
 def test_converter_is_idempotent_and_its_output_fits(tool_main, tmp_path):
     g = torch.Generator().manual_seed(0)
     state = {k: torch.randn(s, generator=g) for k, s in AUTHORS}
     whole = {'backbone.' + k: v for k, v in state.items()}
-    torch.save(dict(meta=dict(CLASSES=('a', 'b')), state_dict=whole),
-               tmp_path / 'src.pth')
+    torch.save(
+        dict(meta=dict(CLASSES=('a', 'b')), state_dict=whole),
+        tmp_path / 'src.pth')
     for src, dst in (('src', 'once'), ('once', 'twice')):
-        assert tool_main('model_converters/convmlp2mmconvmlp', [
-            str(tmp_path / f'{src}.pth'), str(tmp_path / f'{dst}.pth')]) == 0
-    once, twice = (torch.load(tmp_path / f'{n}.pth')
-                   for n in ('once', 'twice'))
+        assert tool_main(
+            'model_converters/convmlp2mmconvmlp',
+            [str(tmp_path / f'{src}.pth'),
+             str(tmp_path / f'{dst}.pth')]) == 0
+    once, twice = (
+        torch.load(tmp_path / f'{n}.pth') for n in ('once', 'twice'))
     assert list(once['meta']['dataset_meta']['classes']) == ['a', 'b']
     assert list(once['state_dict']) == list(twice['state_dict'])
     backbone = {k[9:]: v for k, v in once['state_dict'].items()}

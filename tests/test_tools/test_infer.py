@@ -64,15 +64,16 @@ def test_detector_folder_and_video(tool_main, repo_root, inputs, tmp_path):
     assert mmcv.VideoReader(str(out / 'vis' / 'clip.avi')).frame_cnt == 3
 
 
-def test_segmentor_and_a_file_without_class_names(tool_main, repo_root,
-                                                  inputs, tmp_path, capsys):
+def test_segmentor_and_a_file_without_class_names(tool_main, repo_root, inputs,
+                                                  tmp_path, capsys):
     import mmcv
     config = demo_config(repo_root, 'fpn_convmlp_s_demo')
     checkpoint = make_checkpoint(config, tmp_path / 'seg.pth', classes=None)
     image = osp.join(inputs['folder'], 'img1.png')
     out = tmp_path / 'out'
-    assert tool_main('infer', [config, checkpoint, image, '--out-dir',
-                               str(out)]) == 0
+    assert tool_main('infer',
+                     [config, checkpoint, image, '--out-dir',
+                      str(out)]) == 0
     assert "names no classes; using the config's 4" in \
         capsys.readouterr().err
     (path, ) = (out / 'pred').glob('*.png')
@@ -88,8 +89,9 @@ def test_refuses_a_checkpoint_that_does_not_fit(tool_main, capsys, repo_root,
     del state['state_dict']['bbox_head.retina_cls.weight']
     torch.save(state, checkpoint)
     out = tmp_path / 'out'
-    assert tool_main('infer', [config, checkpoint, inputs['folder'],
-                               '--out-dir', str(out)]) == 1
+    assert tool_main(
+        'infer', [config, checkpoint, inputs['folder'], '--out-dir',
+                  str(out)]) == 1
     err = capsys.readouterr().err
     assert 'partial.pth does not fit the model; nothing was loaded' in err
     assert 'bbox_head: 1 missing key(s): bbox_head.retina_cls.weight' in err

@@ -154,8 +154,8 @@ class CPUAmpOptimWrapper(OptimWrapper):
                 'Mixed precision off: this CPU has no native bfloat16 '
                 f'(torch kernels {torch.backends.cpu.get_cpu_capability()}); '
                 'emulated bfloat16 trains 5-24x slower than float32, so it '
-                'trains in float32. Set optim_wrapper.allow_emulated_bf16=True '
-                'to autocast anyway.',
+                'trains in float32. Set '
+                'optim_wrapper.allow_emulated_bf16=True to autocast anyway.',
                 logger='current',
                 level=logging.WARNING)
 

@@ -42,9 +42,8 @@ def test_output_sizes_and_channels_of_s(size, expected):
     model = ConvMLP('s').eval()
     with torch.no_grad():
         outs = model(torch.randn(2, 3, *size))
-    assert [tuple(o.shape) for o in outs] == [
-        (2, c, *hw) for c, hw in zip((64, 128, 256, 512), expected)
-    ]
+    assert [tuple(o.shape) for o in outs
+            ] == [(2, c, *hw) for c, hw in zip((64, 128, 256, 512), expected)]
     assert all(o.is_contiguous() for o in outs)
 
 
@@ -52,8 +51,9 @@ def test_out_indices_and_feature_info_of_l():
     with torch.device('meta'):
         model = ConvMLP('large', out_indices=(-1, 1))
     assert model.out_channels == (192, 768)
-    assert [(f['num_chs'], f['reduction']) for f in model.feature_info
-            ] == [(96, 4), (192, 8), (384, 16), (768, 32)]
+    assert [(f['num_chs'], f['reduction'])
+            for f in model.feature_info] == [(96, 4), (192, 8), (384, 16),
+                                             (768, 32)]
 
 
 def test_pointwise_routes_compute_the_same_function():
@@ -82,8 +82,8 @@ def test_trace_is_correct_at_another_size():
     """One static graph: a trace made at one size is exact at another."""
     model = _tiny()
     with torch.no_grad():
-        traced = torch.jit.trace(model, torch.randn(1, 3, 64, 64),
-                                 check_trace=False)
+        traced = torch.jit.trace(
+            model, torch.randn(1, 3, 64, 64), check_trace=False)
         x = torch.randn(2, 3, 50, 77)
         for a, b in zip(model(x), traced(x)):
             torch.testing.assert_close(a, b)
@@ -120,8 +120,9 @@ def test_frozen_stages_and_norm_eval():
     dict(out_indices=[]),
     dict(frozen_stages=5),
     dict(drop_path_rate=1.0),
-    dict(pretrained='x.pth', init_cfg=dict(type='Pretrained',
-                                           checkpoint='y.pth')),
+    dict(
+        pretrained='x.pth',
+        init_cfg=dict(type='Pretrained', checkpoint='y.pth')),
 ])
 def test_bad_arguments_raise_value_error(kwargs):
     kwargs.setdefault('arch', TINY)

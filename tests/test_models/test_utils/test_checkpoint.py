@@ -17,17 +17,18 @@ from mmconvmlp.models import ConvMLP
 from mmconvmlp.models.utils import (CheckpointError, CheckpointMismatchError,
                                     check_checkpoint, load_checkpoint_file)
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
-AUTHORS = json.load(open(osp.join(REPO, 'tests', 'data',
-                                  'authors_keys.json')))
+REPO = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+AUTHORS = json.load(open(osp.join(REPO, 'tests', 'data', 'authors_keys.json')))
 
 
 def authors_classifier(arch='s', drop=()):
     """An ImageNet classifier file in the authors' layout, random values."""
     g = torch.Generator().manual_seed(0)
-    return {k: torch.randn(s, generator=g) for k, s in AUTHORS[arch]
-            if k not in drop}
+    return {
+        k: torch.randn(s, generator=g)
+        for k, s in AUTHORS[arch] if k not in drop
+    }
 
 
 def test_import_changes_nothing_in_the_hosts():
@@ -42,8 +43,10 @@ after = (list(ser.get_safe_globals()), dict(CheckpointLoader._schemes),
          dict(ru.backends), dict(ru.prefix_to_backends))
 print(before == after)
 '''
-    out = subprocess.run([sys.executable, '-c', code], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run([sys.executable, '-c', code],
+                         capture_output=True,
+                         text=True,
+                         check=True).stdout
     assert out.strip() == 'True'
 
 
@@ -51,8 +54,10 @@ def test_backbone_loads_an_authors_classifier_over_http(tmp_path, serve):
     state = authors_classifier()
     torch.save(state, tmp_path / 'convmlp_s_imagenet.pth')
     with serve(tmp_path) as url:
-        model = ConvMLP('s', init_cfg=dict(
-            type='Pretrained', checkpoint=f'{url}/convmlp_s_imagenet.pth'))
+        model = ConvMLP(
+            's',
+            init_cfg=dict(
+                type='Pretrained', checkpoint=f'{url}/convmlp_s_imagenet.pth'))
         model.init_weights()
     loaded = model.state_dict()
     assert torch.equal(loaded['stem.0.conv.weight'],
@@ -63,11 +68,12 @@ def test_backbone_loads_an_authors_classifier_over_http(tmp_path, serve):
 
 def test_backbone_refuses_an_incomplete_file(tmp_path):
     path = str(tmp_path / 'partial.pth')
-    torch.save(authors_classifier(drop={'stages.0.blocks.1.norm2.bias'}),
-               path)
+    torch.save(authors_classifier(drop={'stages.0.blocks.1.norm2.bias'}), path)
     model = ConvMLP('s', init_cfg=dict(type='Pretrained', checkpoint=path))
-    with pytest.raises(CheckpointError, match=r'missing key\(s\): stages\.0'
-                       r'\.blocks\.1\.norm2\.bias'):
+    with pytest.raises(
+            CheckpointError,
+            match=r'missing key\(s\): stages\.0'
+            r'\.blocks\.1\.norm2\.bias'):
         model.init_weights()
 
 
@@ -85,8 +91,8 @@ def test_sha256_pins(tmp_path, serve):
     path = tmp_path / 'weights.pth'
     torch.save({'w': torch.ones(2)}, path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    assert torch.equal(load_checkpoint_file(str(path), sha256=digest)['w'],
-                       torch.ones(2))
+    assert torch.equal(
+        load_checkpoint_file(str(path), sha256=digest)['w'], torch.ones(2))
     with pytest.raises(CheckpointError, match='SHA-256'):
         load_checkpoint_file(str(path), sha256='0' * 64)
     # torch hub's convention: a hash prefix in the file name is checked
