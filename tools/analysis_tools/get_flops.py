@@ -1,99 +1,138 @@
 #!/usr/bin/env python
-# Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
-"""Parameters, GMACs and GFLOPs of detector and segmentor configs, per part.
+"""Parameters and FLOPs of MMDetection / MMSegmentation configs, no data.
 
     python tools/analysis_tools/get_flops.py CONFIG [CONFIG ...]
-        [--shape H [W]] [--fold-bn] [--format {text,markdown,json}]
-        [--cfg-options KEY=VALUE ...]
+        [--shape H W] [--out FILE.json] [--cfg-options KEY=VALUE ...]
 
-Works for MMDetection and MMSegmentation configs alike, with no dataset and
-no checkpoint: the model is built from the config and counted on one
-synthetic image (default 800x1280 for detection, 512x512 for segmentation).
-MMEngine counts a multiply-add as one "flop"; the tool prints that count as
-GMACs and GFLOPs = 2 x GMACs. See :mod:`mmconvmlp.utils.complexity` and
-docs/complexity.md.
+The model is built from the config (random weights, nothing downloaded) and
+put in eval mode; one random image of ``--shape`` (default 800x1280 for
+detection, 512x512 for segmentation) goes through the model's data
+preprocessor and MMEngine's ``FlopAnalyzer`` (the counter behind
+``get_model_complexity_info``) traces its tensor-mode ``_forward``: backbone,
+neck and heads, without post-processing. MMEngine counts one multiply-add as
+one "flop": the table prints that count as GMACs and GFLOPs = 2 x GMACs.
+Heads are counted as the rest of the model: some models call them as
+``head.forward(x)``, which MMEngine cannot attribute to the head. A two-stage
+detector's second stage runs on the proposals its randomly initialised RPN
+keeps (seeded), so its count is indicative.
 """
 import argparse
 import json
 import os.path as osp
 import sys
 import warnings
-from typing import List, Optional
 
-# mmengine imports pkg_resources, which warns on every start.
-warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
-# Runs from a clone without installing the package, too.
-sys.path.insert(0,
-                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+warnings.filterwarnings('ignore', 'pkg_resources is deprecated')  # mmengine
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, ROOT)  # runs from a clone without installing
 
-from mmconvmlp.utils import ToolError, add_cfg_options, load_config, run_tool
-from mmconvmlp.utils.complexity import (config_complexity, format_complexity,
-                                        markdown_table)
+import torch
+from mmengine.analysis import FlopAnalyzer, parameter_count
+from mmengine.config import Config, DictAction
+from mmengine.model import revert_sync_batchnorm
+from mmengine.registry import MODELS, init_default_scope
 
-
-def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description='Count parameters and GMACs/GFLOPs of detector or '
-        'segmentor configs on a synthetic image (no dataset needed).')
-    parser.add_argument('config', nargs='+', help='config file(s)')
-    parser.add_argument(
-        '--shape',
-        type=int,
-        nargs='+',
-        metavar='PIXELS',
-        help='input H W (one value: square); default 800 1280 for '
-        'MMDetection, 512 512 for MMSegmentation configs')
-    parser.add_argument(
-        '--fold-bn',
-        action='store_true',
-        help="leave out the BatchNorms ConvMLP folds into its convs in eval "
-        'mode (count the network as it runs); by default they are counted '
-        'like any eval BatchNorm')
-    parser.add_argument(
-        '--format',
-        choices=['text', 'markdown', 'json'],
-        default='text',
-        help='output format')
-    add_cfg_options(parser)
-    args = parser.parse_args(argv)
-    if args.shape is not None and len(args.shape) > 2:
-        parser.error(f'--shape takes H W or one size, got {args.shape}')
-    return args
+#: Input (H, W) per code base: COCO's 1333x800 resize, an ADE20K crop.
+DEFAULT_SHAPES = {'mmdet': (800, 1280), 'mmseg': (512, 512)}
 
 
-def main(argv: Optional[List[str]] = None) -> list:
-    """Count every config and print the tables.
+class TensorMode(torch.nn.Module):
+    """``model._forward(inputs, data_samples)`` as a module of one input.
+
+    The analyser traces ``module(inputs)`` with tensors only; a two-stage
+    detector's RPN needs the data samples (image shapes), kept here.
+    """
+
+    def __init__(self, model, data_samples):
+        super().__init__()
+        self.model, self.data_samples = model, data_samples
+
+    def forward(self, inputs):
+        return self.model._forward(inputs, self.data_samples)
+
+
+def count(cfg, shape=None):
+    """Count the config's model on one synthetic image.
+
+    Args:
+        cfg (Config): An MMDetection or MMSegmentation config.
+        shape (tuple[int, int], optional): Image (H, W) in pixels. Defaults
+            to :data:`DEFAULT_SHAPES` of the config's ``default_scope``.
 
     Returns:
-        list[ModelComplexity]: One result per config, in order.
+        dict: ``model`` (class name), ``input`` (the padded (H, W) the
+        backbone sees), ``parts``: ``{name: {'params', 'macs'}}`` for
+        backbone, neck, heads and total (parameters and multiply-adds).
 
     Raises:
-        ToolError: A config that does not exist or is not an MMDetection or
-            MMSegmentation config, or an invalid ``--shape``.
+        ValueError: ``default_scope`` is neither ``mmdet`` nor ``mmseg``.
     """
-    args = parse_args(argv)
+    scope = cfg.get('default_scope')
+    if scope not in DEFAULT_SHAPES:
+        raise ValueError(f'default_scope must be mmdet or mmseg: {scope}')
+    init_default_scope(scope)
+    if scope == 'mmseg':
+        from mmseg.structures import SegDataSample as Sample
+        cfg.model.pretrained = None
+    else:
+        from mmdet.structures import DetDataSample as Sample
+    cfg.model.backbone.init_cfg = None  # no download; weights do not count
+    torch.manual_seed(0)  # a two-stage detector's proposals depend on it
+    model = revert_sync_batchnorm(MODELS.build(cfg.model)).eval()
+    h, w = shape or DEFAULT_SHAPES[scope]
+    img = torch.randint(0, 256, (3, h, w), dtype=torch.uint8)
+    meta = dict(img_shape=(h, w), ori_shape=(h, w), scale_factor=(1., 1.))
+    data = model.data_preprocessor(
+        dict(inputs=[img], data_samples=[Sample(metainfo=meta)]), False)
+    with torch.no_grad():
+        analyzer = FlopAnalyzer(
+            TensorMode(model, data['data_samples']), (data['inputs'], ))
+        analyzer.unsupported_ops_warnings(False)
+        analyzer.uncalled_modules_warnings(False)
+        macs = analyzer.by_module()
+    params = parameter_count(model)  # {module name: count}, '' the total
+    total = dict(params=params[''], macs=macs['model'])
+    parts = {
+        n: dict(params=params[n], macs=macs[f'model.{n}'])
+        for n in ('backbone', 'neck') if hasattr(model, n)
+    }
+    heads = [
+        n for n, _ in model.named_children() if params[n] and n not in parts
+    ]  # whatever holds parameters: the head(s)
+    rest = {k: total[k] - sum(p[k] for p in parts.values()) for k in total}
+    parts.update({' + '.join(heads): rest, 'total': total})
+    shape = list(data['inputs'].shape[-2:])
+    return dict(model=type(model).__name__, input=shape, parts=parts)
+
+
+def main(argv=None):
+    """Print a table per config; return the counts (list of dicts)."""
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('configs', nargs='+', metavar='CONFIG')
+    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'))
+    parser.add_argument('--out', help='also write the counts as JSON')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    args = parser.parse_args(argv)
     results = []
-    for path in args.config:
-        cfg = load_config(path, args.cfg_options)
-        name = osp.splitext(osp.basename(path))[0]
-        try:
-            results.append(
-                config_complexity(cfg, args.shape, name, fold_bn=args.fold_bn))
-        except ValueError as e:
-            raise ToolError(f'{path}: {e}') from e
-        if args.format == 'text':
-            print(format_complexity(results[-1]), flush=True)
-    if args.format == 'markdown':
-        print(markdown_table(results))
-    elif args.format == 'json':
-        print(json.dumps([r.to_dict() for r in results], indent=1))
-    elif len(results) > 1:
-        print()
-    if args.format == 'text':
-        print('GMACs: 1e9 multiply-adds (what MMEngine calls flops); '
-              'GFLOPs = 2 x GMACs.')
+    for path in args.configs:
+        cfg = Config.fromfile(path)
+        cfg.merge_from_dict(args.cfg_options or {})
+        result = dict(config=path, **count(cfg, args.shape))
+        results.append(result)
+        print(f'\n{path} ({result["model"]}), input 1x3x'
+              f'{result["input"][0]}x{result["input"][1]}\n\n'
+              '| part | params (M) | GMACs | GFLOPs |\n|---|---|---|---|')
+        for name, part in result['parts'].items():
+            print(f'| {name} | {part["params"] / 1e6:.2f} | '
+                  f'{part["macs"] / 1e9:.2f} | {part["macs"] / 5e8:.2f} |')
+    print('\nGMACs: 1e9 multiply-adds (MMEngine\'s "flops"); GFLOPs = 2 x '
+          'GMACs. Operators without a counting rule (GELU, additions, '
+          'pooling, NMS, RoIAlign) count 0.')
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(results, f, indent=1)
     return results
 
 
 if __name__ == '__main__':
-    sys.exit(run_tool(main))
+    main()

@@ -1,92 +1,76 @@
 #!/usr/bin/env python
-# Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
-"""Compare the training curves of runs: losses and metrics in one picture.
+"""Plot the training curves of one or more work dirs.
 
     python tools/analysis_tools/plot_curves.py WORK_DIR [WORK_DIR ...]
-        [--keys loss coco/bbox_mAP] [--legend NAME ...] [--smooth 1]
-        [--title TEXT] [--out curves.png]
+        [--keys loss coco/bbox_mAP] [--out curves.png]
 
-Reads MMEngine's logs (``WORK_DIR/<timestamp>/vis_data/scalars.json``, or a
-JSON log file given directly); needs matplotlib only. One panel per key, one
-curve per run, against the iteration. Without ``--keys``: ``loss`` and the
-metrics the logs have among ``coco/bbox_mAP``, ``coco/segm_mAP`` and
-``mIoU``. See :mod:`mmconvmlp.utils.curves`.
+Reads MMEngine's ``LocalVisBackend`` logs, every
+``WORK_DIR/<timestamp>/vis_data/scalars.json`` (JSON lines; a resumed run adds
+a timestamp folder, read in order), and draws one panel per key and one line
+per work dir against MMEngine's ``step`` (the iteration; for the metrics of an
+epoch-based run, the epoch). Needs matplotlib only: MMDetection's
+``analyze_logs.py`` reads the same files but imports seaborn, which
+``make setup`` does not install.
 """
 import argparse
+import glob
+import json
 import os.path as osp
 import sys
-from typing import List, Optional
 
-# Runs from a clone without installing the package, too.
-sys.path.insert(0,
-                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+import matplotlib
 
-from mmconvmlp.utils import ToolError, run_tool
-from mmconvmlp.utils.curves import default_keys, load_scalars, plot_runs
+matplotlib.use('Agg')  # files only, no display needed
+import matplotlib.pyplot as plt
 
-
-def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description='Draw the losses and metrics of one or more runs '
-        "(MMEngine's vis_data/scalars.json) into one picture.")
-    parser.add_argument(
-        'runs',
-        nargs='+',
-        metavar='WORK_DIR',
-        help='work directories (or JSON log files)')
-    parser.add_argument(
-        '--keys',
-        nargs='+',
-        help='logged values to draw, one panel each (default: '
-        'loss and the COCO mAP or mIoU the logs have)')
-    parser.add_argument(
-        '--legend',
-        nargs='+',
-        help='a name per run (default: the work directory '
-        'names)')
-    parser.add_argument(
-        '--smooth',
-        type=int,
-        default=1,
-        help='moving-average width for losses, in logged '
-        'points (default: 1, raw values)')
-    parser.add_argument('--title', help='title above the panels')
-    parser.add_argument(
-        '--out',
-        default='curves.png',
-        help='output picture (default: curves.png)')
-    return parser.parse_args(argv)
+#: Drawn without ``--keys``: the loss and the main metric of each task.
+DEFAULT_KEYS = ('loss', 'coco/bbox_mAP', 'coco/segm_mAP', 'mIoU')
 
 
-def main(argv: Optional[List[str]] = None) -> str:
-    """Draw the picture.
+def read_scalars(work_dir):
+    """``{key: ([step], [value])}``; SystemExit if there is no log."""
+    files = sorted(glob.glob(osp.join(work_dir, '*/vis_data/scalars.json')))
+    if not files:
+        sys.exit(f'error: no */vis_data/scalars.json under {work_dir}')
+    curves = {}
+    for path in files:
+        with open(path) as f:
+            for record in map(json.loads, filter(str.strip, f)):
+                for key, value in record.items():
+                    if key != 'step' and isinstance(value, (int, float)):
+                        steps, values = curves.setdefault(key, ([], []))
+                        steps.append(record['step'])
+                        values.append(value)
+    return curves
 
-    Returns:
-        str: The path of the picture.
 
-    Raises:
-        ToolError: A work directory without logs, a key no run logged, or
-            as many ``--legend`` names as runs missing.
-    """
-    args = parse_args(argv)
-    labels = args.legend or [osp.basename(osp.normpath(r)) for r in args.runs]
-    if len(labels) != len(args.runs):
-        raise ToolError(f'--legend needs one name per run: {len(args.runs)} '
-                        f'runs, {len(labels)} names')
-    if len(set(labels)) != len(labels):
-        labels = [osp.normpath(r) for r in args.runs]
-    runs = {
-        label: load_scalars(path)
-        for label, path in zip(labels, args.runs)
-    }
-    keys = args.keys or default_keys(list(runs.values()))
-    if not keys:
-        raise ToolError('the logs have no loss or known metric; name what to '
-                        'draw with --keys')
-    out = plot_runs(runs, keys, args.out, args.smooth, args.title)
-    print(f'{", ".join(keys)} of {len(runs)} runs drawn: {out}')
-    return out
+def main(argv=None):
+    """Draw the picture and return its path."""
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('work_dirs', nargs='+', metavar='WORK_DIR')
+    parser.add_argument('--keys', nargs='+', help='default: loss and mAP/mIoU')
+    parser.add_argument('--out', default='curves.png', help='picture file')
+    args = parser.parse_args(argv)
+    runs = {d: read_scalars(d) for d in args.work_dirs}
+    logged = sorted({k for curves in runs.values() for k in curves})
+    keys = args.keys or [k for k in DEFAULT_KEYS if k in logged]
+    missing = [k for k in keys if k not in logged]
+    if not keys or missing:
+        sys.exit(f'error: {missing or DEFAULT_KEYS} not logged; logged: '
+                 f'{logged}')
+    fig, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 4))
+    for ax, key in zip(axes if len(keys) > 1 else [axes], keys):
+        for work_dir, curves in runs.items():
+            name = osp.basename(osp.abspath(work_dir))
+            if key in curves:
+                ax.plot(*curves[key], marker='.', label=name)
+        ax.set(title=key, xlabel='step')
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(args.out)
+    print(f'{", ".join(keys)} of {len(runs)} work dir(s): {args.out}')
+    return args.out
 
 
 if __name__ == '__main__':
-    sys.exit(run_tool(main))
+    main()
