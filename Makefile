@@ -2,22 +2,38 @@
 # fresh machine by itself (set-up runs first when needed and takes seconds once done).
 PY := .venv/bin/python
 
-# make demo MODEL=retinanet|maskrcnn|semfpn
+# make demo [DATA=nuclei|shapes] [MODEL=retinanet|semfpn|maskrcnn]
+# DATA=nuclei (default): the hand-annotated stardist nuclei
+# (tools/dataset_converters/nuclei2coco.py, docs/nuclei.md);
+# DATA=shapes: shapes pasted on photographs (tools/misc/make_demo_data.py).
+DATA ?= nuclei
 MODEL ?= retinanet
-DEMO_CONFIG_retinanet := configs/demo/retinanet_convmlp_s_demo.py
-DEMO_CONFIG_maskrcnn := configs/demo/maskrcnn_convmlp_s_demo.py
-DEMO_CONFIG_semfpn := configs/demo/fpn_convmlp_s_demo.py
+DEMO_CONFIG_nuclei_retinanet := configs/demo/retinanet_convmlp_s_nuclei.py
+DEMO_CONFIG_nuclei_maskrcnn := configs/demo/maskrcnn_convmlp_s_nuclei.py
+DEMO_CONFIG_nuclei_semfpn := configs/demo/fpn_convmlp_s_nuclei.py
+DEMO_CONFIG_shapes_retinanet := configs/demo/retinanet_convmlp_s_demo.py
+DEMO_CONFIG_shapes_maskrcnn := configs/demo/maskrcnn_convmlp_s_demo.py
+DEMO_CONFIG_shapes_semfpn := configs/demo/fpn_convmlp_s_demo.py
 DEMO_DATA_retinanet := coco
 DEMO_DATA_maskrcnn := coco
 DEMO_DATA_semfpn := ade20k
-DEMO_CONFIG = $(DEMO_CONFIG_$(MODEL))
-DEMO_DIR ?= work_dirs/demo_$(MODEL)
-# A photograph outside the demo dataset (scikit-image's stereo pair, which
-# mmconvmlp.testing.data does not use), for the last step of the demo.
-DEMO_PHOTO_CMD := import os, skimage.data; \
-    print(os.path.join(os.path.dirname(skimage.data.__file__), 'motorcycle_left.png'))
+DEMO_CONFIG = $(DEMO_CONFIG_$(DATA)_$(MODEL))
+DEMO_DIR ?= work_dirs/demo_$(DATA)_$(MODEL)
+NUCLEI := data/nuclei
+# What infer.py draws: the held-out nuclei quadrant, or for the shapes a
+# photograph outside their dataset (scikit-image's stereo pair, which
+# mmconvmlp.testing.data does not use).
+DEMO_INPUT_nuclei := $(NUCLEI)/images/val
+DEMO_INPUT_shapes = $$($(PY) -c "import os, skimage.data; \
+    print(os.path.join(os.path.dirname(skimage.data.__file__), 'motorcycle_left.png'))")
+# make demo-compare: RetinaNet with ConvMLP-S, then with ResNet-50, on the
+# nuclei with the same schedule; a finished run (COMPARE_DIR/NAME/trained)
+# is not trained again.
+COMPARE_DIR ?= work_dirs/compare_nuclei
+COMPARE_RUNS := convmlp_s:configs/demo/retinanet_convmlp_s_nuclei.py \
+    r50:configs/demo/retinanet_r50_nuclei.py
 
-.PHONY: setup test test-slow lint lint-fix demo benchmark clean
+.PHONY: setup test test-slow lint lint-fix demo demo-compare nuclei-data benchmark clean
 
 setup:
 	bash tools/setup_env.sh
@@ -39,23 +55,47 @@ lint:
 lint-fix:
 	bash tools/lint.sh --fix
 
-# The main job on generated data: data -> tools/train.py -> tools/test.py (metrics)
-# -> tools/infer.py on a real photograph, with the loss curve and drawn predictions
-# left in $(DEMO_DIR).
+# The nuclei in the COCO layout and as label maps (needs the stardist wheel's
+# data: `pip install --no-deps stardist==0.9.2`, part of the set-up).
+nuclei-data: setup
+	@[ -f $(NUCLEI)/annotations/instances_val.json ] || \
+	    $(PY) tools/dataset_converters/nuclei2coco.py --out $(NUCLEI)
+
+# The main job: data -> tools/train.py -> tools/test.py (metrics on the
+# held-out part) -> tools/infer.py drawing the predictions -> the loss curve,
+# all left in $(DEMO_DIR).
 demo: setup
-	@if [ -z "$(DEMO_CONFIG)" ]; then \
-	    echo "MODEL must be retinanet, maskrcnn or semfpn, got '$(MODEL)'"; exit 2; fi
-	$(PY) tools/misc/make_demo_data.py --out data/demo --dataset $(DEMO_DATA_$(MODEL))
+	@if [ -z "$(DEMO_CONFIG)" ]; then echo "DATA must be nuclei or shapes and" \
+	    "MODEL retinanet, maskrcnn or semfpn, got '$(DATA)' '$(MODEL)'"; exit 2; fi
+	@if [ "$(DATA)" = shapes ]; then \
+	    $(PY) tools/misc/make_demo_data.py --out data/demo --dataset $(DEMO_DATA_$(MODEL)); \
+	else $(MAKE) --no-print-directory nuclei-data; fi
 	$(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_DIR)
 	$(PY) tools/test.py $(DEMO_CONFIG) "$$(cat $(DEMO_DIR)/last_checkpoint)" \
 	    --work-dir $(DEMO_DIR) --show-dir $(DEMO_DIR)/predictions
 	$(PY) tools/infer.py $(DEMO_CONFIG) "$$(cat $(DEMO_DIR)/last_checkpoint)" \
-	    "$$($(PY) -c "$(DEMO_PHOTO_CMD)")" --out-dir $(DEMO_DIR)/photo
-	@echo "Loss curve: $(DEMO_DIR)/loss_curve.png; predictions drawn on the val images:" \
-	    "$(DEMO_DIR)/predictions/; on a photograph: $(DEMO_DIR)/photo/vis/"
+	    $(DEMO_INPUT_$(DATA)) --out-dir $(DEMO_DIR)/infer
+	$(PY) tools/analysis_tools/plot_curves.py $(DEMO_DIR) --keys loss \
+	    --out $(DEMO_DIR)/loss_curve.png
+	@echo "Loss curve: $(DEMO_DIR)/loss_curve.png; predictions drawn by test.py on the" \
+	    "held-out images: $(DEMO_DIR)/predictions/, by infer.py: $(DEMO_DIR)/infer/vis/"
+
+# ConvMLP-S against ResNet-50 (both from scratch, same data and schedule, one
+# after the other), then AP, AP50, seconds per iteration and parameters.
+demo-compare: nuclei-data
+	@for run in $(COMPARE_RUNS); do name=$${run%%:*}; config=$${run#*:}; \
+	    dir=$(COMPARE_DIR)/$$name; \
+	    if [ -f $$dir/trained ]; then echo "$$dir: trained"; continue; fi; \
+	    $(PY) tools/train.py $$config --work-dir $$dir && touch $$dir/trained || exit 1; \
+	done
+	$(PY) tools/analysis_tools/compare_runs.py \
+	    $(foreach run,$(COMPARE_RUNS),$(COMPARE_DIR)/$(firstword $(subst :, ,$(run))))
+	$(PY) tools/analysis_tools/plot_curves.py \
+	    $(foreach run,$(COMPARE_RUNS),$(COMPARE_DIR)/$(firstword $(subst :, ,$(run)))) \
+	    --keys loss --out $(COMPARE_DIR)/loss_curves.png
 
 benchmark: setup
 	$(PY) tools/analysis_tools/benchmark.py $(ARGS)
 
 clean:
-	rm -rf work_dirs data/demo
+	rm -rf work_dirs data/demo $(NUCLEI)
