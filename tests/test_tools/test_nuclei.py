@@ -15,8 +15,7 @@ from mmengine.config import Config
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONVERTER = osp.join(REPO, 'tools', 'dataset_converters', 'nuclei2coco.py')
 DEMO = osp.join(REPO, 'configs', 'demo')
-DET_CONFIGS = ('retinanet_convmlp_s_nuclei', 'retinanet_r50_nuclei',
-               'maskrcnn_convmlp_s_nuclei')
+DET_CONFIGS = ('retinanet_convmlp_s_nuclei', 'retinanet_r50_nuclei')
 SCALE, MIN_AREA = 2, 20
 
 

@@ -11,7 +11,7 @@ metainfo = dict(classes=('nucleus', ), palette=[(220, 20, 60)])
 nuclei_data_root = 'data/nuclei/'
 nuclei_iters = 200  # of 2 images of 512x512
 # Images at the size the converter wrote; flips and a transposition keep a
-# microscopy picture plausible. Boxes only: Mask R-CNN loads the masks too.
+# microscopy picture plausible. Boxes only (the RLE masks are in the files).
 nuclei_train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
