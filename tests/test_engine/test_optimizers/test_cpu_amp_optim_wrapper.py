@@ -92,7 +92,17 @@ def test_two_stage_step_autocasts_backbone_and_neck_only(repo_root):
     bfloat16 is allowed, so the step is the same on every CPU.)"""
     cfg = Config.fromfile(
         osp.join(repo_root, 'configs', 'maskrcnn_convmlp_s_coco.py'))
-    cfg.model.backbone.init_cfg = None
+    # A narrow backbone and neck and small images: emulated bfloat16 (AVX2
+    # CPUs) is slow.
+    cfg.model.backbone.update(
+        init_cfg=None,
+        arch=dict(
+            stem_channels=16,
+            num_conv_blocks=1,
+            depths=[1, 1, 1],
+            dims=[32, 64, 128],
+            mlp_ratios=2))
+    cfg.model.neck.in_channels = [16, 32, 64, 128]
     model = build_model(cfg)
     dtypes = {}
 
@@ -113,6 +123,6 @@ def test_two_stage_step_autocasts_backbone_and_neck_only(repo_root):
         autocast_modules=['backbone', 'neck'],
         allow_emulated_bf16=True)
     train_and_infer(
-        model, det_batch(size=(64, 96), with_mask=True), optim_wrapper=wrapper)
+        model, det_batch(size=(32, 48), with_mask=True), optim_wrapper=wrapper)
     assert dtypes == {'backbone': torch.bfloat16, 'rpn': torch.float32}
     assert 'forward' not in vars(model.backbone)  # the patch is undone
