@@ -67,8 +67,9 @@ def test_coco_files_match_the_source_labels(converted):
         kept = dict(zip(ids[counts >= MIN_AREA], counts[counts >= MIN_AREA]))
         expected[split] += len(kept)
         coco = cocos[split]
-        (image, ) = [i for i in coco.imgs.values() if i['file_name'][:-4] ==
-                     stem]
+        (image, ) = [
+            i for i in coco.imgs.values() if i['file_name'][:-4] == stem
+        ]
         assert (image['height'], image['width']) == (256 * SCALE, ) * 2
         anns = coco.loadAnns(coco.getAnnIds(imgIds=image['id']))
         assert sorted(a['source_label'] for a in anns) == sorted(kept)
@@ -80,7 +81,8 @@ def test_coco_files_match_the_source_labels(converted):
                 kept[ann['source_label']] * SCALE**2
             ys, xs = np.nonzero(mask)
             assert ann['bbox'] == [
-                xs.min(), ys.min(),
+                xs.min(),
+                ys.min(),
                 xs.max() - xs.min() + 1,
                 ys.max() - ys.min() + 1
             ]
@@ -97,12 +99,13 @@ def test_coco_files_match_the_source_labels(converted):
 
 
 def test_missing_source_names_the_install_command(tmp_path):
-    result = subprocess.run(
-        [sys.executable, CONVERTER, '--src',
-         str(tmp_path), '--out',
-         str(tmp_path / 'out')],
-        capture_output=True,
-        text=True)
+    result = subprocess.run([
+        sys.executable, CONVERTER, '--src',
+        str(tmp_path), '--out',
+        str(tmp_path / 'out')
+    ],
+                            capture_output=True,
+                            text=True)
     assert result.returncode == 1
     assert 'pip install --no-deps stardist==0.9.2' in result.stderr
 
@@ -178,7 +181,8 @@ def test_demo_trains_and_tests(converted, tmp_path):
         assert result.returncode == 0, output[-4000:]
         return output
 
-    run(osp.join(REPO, 'tools', 'train.py'), config, '--work-dir', 'w',
+    run(
+        osp.join(REPO, 'tools', 'train.py'), config, '--work-dir', 'w',
         *options)
     checkpoint = open(tmp_path / 'w' / 'last_checkpoint').read().strip()
     output = run(

@@ -27,8 +27,9 @@ STAMP = re.compile(r'^(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d)')
 
 def read_run(work_dir):
     """The scalars and wall seconds of the newest run that validated."""
-    for scalars in sorted(glob.glob(osp.join(work_dir, '*/vis_data/'
-                                             'scalars.json')))[::-1]:
+    for scalars in sorted(
+            glob.glob(osp.join(work_dir, '*/vis_data/'
+                               'scalars.json')))[::-1]:
         with open(scalars) as f:
             rows = [json.loads(line) for line in f if line.strip()]
         if any('coco/bbox_mAP' in row for row in rows):

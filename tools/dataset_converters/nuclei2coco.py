@@ -20,12 +20,11 @@ Rules:
   are dropped from the annotations and count as background in the maps.
 - Intensity: 8-bit = round(255 * value / maximum of the whole image), grey
   copied into three channels (RGB PNG).
-- Scale: ``--scale`` times larger (default 2, nuclei become about 25-75 px):
+- Scale: ``--scale`` times larger (default 2: nuclei median 50 px across),
   the image bilinearly, the labels by pixel repetition (exact).
 
-Writes ``OUT/images/{train,val}/*.png``, ``OUT/annotations/instances_
-{train,val}.json`` (boxes and RLE masks, category ``nucleus``) and
-``OUT/labels/{train,val}/*.png`` (0 background, 1 nucleus) for Semantic FPN.
+Writes ``OUT/images/{train,val}/*.png``, ``OUT/annotations/instances_{train,
+val}.json`` (boxes, RLE masks) and ``OUT/labels/{train,val}/*.png`` (0/1).
 """
 import argparse
 import importlib.util
@@ -53,10 +52,9 @@ def find_source(src=None):
         spec = importlib.util.find_spec('stardist')
         if spec is None or not spec.submodule_search_locations:
             return None
-        src = osp.join(list(spec.submodule_search_locations)[0], 'data',
-                       'images')
-    ok = all(
-        osp.isfile(osp.join(src, f)) for f in ('img2d.tif', 'mask2d.tif'))
+        src = osp.join(
+            list(spec.submodule_search_locations)[0], 'data', 'images')
+    ok = all(osp.isfile(osp.join(src, f)) for f in ('img2d.tif', 'mask2d.tif'))
     return src if ok else None
 
 
@@ -73,13 +71,8 @@ def convert(src, out, scale=2, min_area=20):
     labels = np.asarray(Image.open(osp.join(src, 'mask2d.tif')))
     image8 = np.round(image * 255.0 / image.max()).astype(np.uint8)
     half = image.shape[0] // 2, image.shape[1] // 2
-    coco = {
-        split: dict(
-            images=[],
-            annotations=[],
-            categories=[dict(id=1, name='nucleus')])
-        for split in ('train', 'val')
-    }
+    category = [dict(id=1, name='nucleus')]
+    coco = {k: dict(images=[], annotations=[]) for k in ('train', 'val')}
     for name, (split, row, col) in QUADRANTS.items():
         window = (slice(row * half[0], (row + 1) * half[0]),
                   slice(col * half[1], (col + 1) * half[1]))
@@ -92,9 +85,7 @@ def convert(src, out, scale=2, min_area=20):
         grey.convert('RGB').save(osp.join(out, 'images', split, name + '.png'))
         Image.fromarray((tile > 0).astype(np.uint8)).save(
             osp.join(out, 'labels', split, name + '.png'))
-        data = coco[split]
-        image_id = len(coco['train']['images']) + len(
-            coco['val']['images']) + 1
+        data, image_id = coco[split], list(QUADRANTS).index(name) + 1
         data['images'].append(
             dict(
                 id=image_id,
@@ -105,8 +96,7 @@ def convert(src, out, scale=2, min_area=20):
             rle = mask_util.encode(np.asfortranarray(tile == label))
             data['annotations'].append(
                 dict(
-                    id=sum(len(d['annotations'])
-                           for d in coco.values()) + 1,
+                    id=sum(len(d['annotations']) for d in coco.values()) + 1,
                     image_id=image_id,
                     category_id=1,
                     bbox=[float(v) for v in mask_util.toBbox(rle)],
@@ -117,9 +107,9 @@ def convert(src, out, scale=2, min_area=20):
                     source_label=int(label)))
     os.makedirs(osp.join(out, 'annotations'), exist_ok=True)
     for split, data in coco.items():
-        with open(osp.join(out, 'annotations', f'instances_{split}.json'),
-                  'w') as f:
-            json.dump(data, f)
+        path = osp.join(out, 'annotations', f'instances_{split}.json')
+        with open(path, 'w') as f:
+            json.dump(dict(data, categories=category), f)
     return {split: len(d['annotations']) for split, d in coco.items()}
 
 
@@ -130,7 +120,8 @@ def main(argv=None):
         'Semantic FPN label maps.')
     parser.add_argument('--out', default='data/nuclei', help='output folder')
     parser.add_argument(
-        '--src', help='folder with img2d.tif and mask2d.tif (default: the '
+        '--src',
+        help='folder with img2d.tif and mask2d.tif (default: the '
         'installed stardist wheel)')
     parser.add_argument(
         '--scale', type=int, default=2, help='integer upscale (default 2)')

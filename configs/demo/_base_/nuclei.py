@@ -45,8 +45,8 @@ nuclei_val_dataset = dict(
     metainfo=metainfo,
     ann_file='annotations/instances_val.json',
     data_prefix=dict(img='images/val/'))
-nuclei_val_evaluator = dict(
-    ann_file=nuclei_data_root + 'annotations/instances_val.json')
+nuclei_val_evaluator = dict(ann_file=nuclei_data_root +
+                            'annotations/instances_val.json')
 
 # From scratch: a higher learning rate than the paper's fine-tuning one, a
 # short warm-up and a cosine decay, counted in iterations.
