@@ -341,12 +341,10 @@ class ConvMLP(BaseModule):
             raise ValueError('ConvMLP: drop_path_rate must be a number in '
                              f'[0, 1), got {drop_path_rate!r}')
         self.out_indices = self._parse_out_indices(out_indices)
-        self.in_channels = in_channels
-        self.frozen_stages = frozen_stages
-        self.norm_eval = norm_eval
-        self.with_cp = with_cp
-        self.drop_path_rate = drop_path_rate
-        self.linear_pw_conv = linear_pw_conv
+        self.in_channels, self.frozen_stages = in_channels, frozen_stages
+        self.norm_eval, self.with_cp = norm_eval, with_cp
+        self.drop_path_rate, self.linear_pw_conv = (drop_path_rate,
+                                                    linear_pw_conv)
 
         self.stem = ConvTokenizer(in_channels, stem_channels, norm_cfg,
                                   with_cp)
