@@ -168,7 +168,7 @@ def test_demo_trains_and_tests(converted, tmp_path):
     options = [
         '--cfg-options', 'train_cfg.max_iters=4', 'train_cfg.val_interval=4',
         'param_scheduler.0.end=2', 'param_scheduler.1.begin=2',
-        'param_scheduler.1.end=4', 'param_scheduler.1.T_max=2'
+        'param_scheduler.1.end=4'
     ]
 
     def run(*args):

@@ -63,7 +63,6 @@ nuclei_param_scheduler = [
         by_epoch=False,
         begin=20,
         end=nuclei_iters,
-        T_max=nuclei_iters - 20,
         eta_min_ratio=0.01),
 ]
 # A checkpoint every 50 iterations, the last two kept (tools/train.py
