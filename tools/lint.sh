@@ -62,7 +62,8 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
         echo "CRLF line endings in the files above"; text=1
     fi
     while IFS= read -r -d '' f; do
-        if [ -s "$f" ] && [ -n "$(tail -c 1 "$f")" ] && grep -qI . "$f"; then
+        # text files only (grep -I skips binary ones such as tests/data/*.npz)
+        if [ -s "$f" ] && grep -qI . "$f" && [ -n "$(tail -c 1 "$f")" ]; then
             echo "$f: no newline at the end"; text=1
         fi
     done < <(git ls-files -z)
