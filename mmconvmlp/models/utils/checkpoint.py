@@ -43,7 +43,11 @@ def _history_buffer_getattr(obj, name: str):
     let a file reach any attribute of any object.
     """
     from mmengine.logging import HistoryBuffer
-    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+
+    # The default statistics and any registered with register_statistics.
+    allowed = {'min', 'max', 'current', 'mean'}
+    if obj is HistoryBuffer and name in allowed | set(
+            HistoryBuffer._statistics_methods):
         return getattr(obj, name)
     raise pickle.UnpicklingError(
         f'weights-only load: getattr({obj!r:.60}, {name!r}) is not allowed')
@@ -127,7 +131,12 @@ def load_checkpoint_file(filename: str,
     except CheckpointError:
         raise
     except pickle.UnpicklingError as e:
-        first = str(e).strip().splitlines()[-1][:300]
+        # torch's message wraps the refused global in paragraphs of advice.
+        lines = [ln for ln in str(e).splitlines() if ln.strip()]
+        first = next(
+            (ln
+             for ln in lines if 'global' in ln.lower() or 'not allowed' in ln),
+            lines[-1])[:300]
         raise CheckpointError(
             f'checkpoint {filename} refused: it holds code or a class that '
             f'weights-only loading does not allow ({first}); nothing of it '

@@ -129,3 +129,18 @@ def test_finetune_skips_only_heads_of_another_class_count(retinanets):
         check_checkpoint(model, dict(state_dict=partial), 'finetune')
     with pytest.raises(CheckpointMismatchError, match='no training state'):
         check_checkpoint(model, dict(state_dict=state), 'resume')
+
+
+def test_history_buffer_statistics_load_and_no_other_getattr(tmp_path):
+    """MMEngine's checkpoints pickle HistoryBuffer statistics as
+    getattr(HistoryBuffer, 'min'); only those attributes are reachable."""
+    from mmengine.logging import HistoryBuffer
+    buffer = HistoryBuffer()
+    buffer.update(2.0)
+    torch.save({'hub': buffer, 'stat': HistoryBuffer.min}, tmp_path / 'a.pth')
+    loaded = load_checkpoint_file(str(tmp_path / 'a.pth'))
+    assert loaded['hub'].current() == 2.0
+    assert loaded['stat'] is HistoryBuffer.min
+    torch.save({'f': HistoryBuffer.update}, tmp_path / 'b.pth')
+    with pytest.raises(CheckpointError, match="'update'.* is not allowed"):
+        load_checkpoint_file(str(tmp_path / 'b.pth'))
