@@ -188,7 +188,9 @@ def test_demo_trains_and_tests(converted, tmp_path):
     output = run(
         osp.join(REPO, 'tools', 'test.py'), config, checkpoint, '--work-dir',
         'w')
-    assert 'coco/bbox_mAP_50' in output
+    # 4 iterations from scratch: the COCO metrics, or test.py's message that
+    # no box passed the score threshold
+    assert 'coco/bbox_mAP_50' in output or 'predicted nothing' in output
     rows = [
         json.loads(line)
         for path in (tmp_path / 'w').glob('*/vis_data/scalars.json')
