@@ -5,9 +5,9 @@ Each is a child of MMEngine's root registry of its kind with scope
 project's modules as ``type='mmconvmlp.X'`` once
 ``custom_imports=dict(imports=['mmconvmlp'])`` is set: ``mmconvmlp.ConvMLP``
 (a model), ``mmconvmlp.CPUAmpOptimWrapper`` (an optimizer wrapper),
-``mmconvmlp.LossCurveHook``, ``mmconvmlp.ResumeStateHook`` and
-``mmconvmlp.CheckpointCheckHook`` (hooks) and
-``mmconvmlp.SafeLoadImageFromFile`` (a data transform).
+``mmconvmlp.CheckpointCheckHook``, ``mmconvmlp.SafeLoadingHook`` and
+``mmconvmlp.ResumeStateHook`` (hooks) and ``mmconvmlp.SafeLoadImageFromFile``
+(a data transform).
 """
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
