@@ -41,8 +41,8 @@ def test_benchmark_quick_table(tmp_path, capsys):
     assert json.loads(out.read_text())['shape'] == [64, 96]
 
 
-@pytest.mark.parametrize('config,params', [(RETINANET, 18.74),
-                                           (SEMFPN, 12.76)])
+@pytest.mark.parametrize(
+    'config,params', [(RETINANET, 18.74), (SEMFPN, 12.76)], ids=['det', 'seg'])
 def test_get_flops_params_match_the_paper(config, params, tmp_path):
     # Paper (arXiv:2109.04454, Tables 3 and 4): 18.7 M and 12.8 M.
     out = tmp_path / 'flops.json'
@@ -93,8 +93,7 @@ def test_onnx_backbone_matches_pytorch(tmp_path):
         np.testing.assert_allclose(o, r.numpy(), atol=1e-4, rtol=1e-4)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize('config', [RETINANET, SEMFPN])
+@pytest.mark.parametrize('config', [RETINANET, SEMFPN], ids=['det', 'seg'])
 def test_onnx_model_export_and_verify(config, tmp_path, capsys):
     pytest.importorskip('onnxruntime')
     _checkpoint(config, tmp_path / 'm.pth')
