@@ -16,8 +16,8 @@ medians (ms) and the ratio ConvMLP / ResNet-50 of each setting:
 ``fp32`` (the modules as built, as ``tools/test.py`` runs them); ``fp32
 fused`` (``mmcv.cnn.fuse_conv_bn``, for deployment); ``bf16 fused`` (autocast
 on the fused modules, only where the CPU computes bf16 natively,
-:func:`native_bf16`, or with ``--bf16``: emulated bf16 is several times
-slower than fp32); ``compile`` (``--compile``: ``torch.compile(fused,
+:func:`mmconvmlp.engine.has_native_bf16`, or with ``--bf16``: emulated
+bf16 is several times slower than fp32); ``compile`` (``--compile``: ``torch.compile(fused,
 dynamic=False)``); ``onnxruntime`` (``--onnx``: the fused modules exported to
 ONNX, fp32; needs ``onnx`` and ``onnxruntime``).
 
@@ -44,18 +44,10 @@ sys.path.insert(0, ROOT)  # runs from a clone without installing
 import torch
 from torch.utils import benchmark, collect_env
 
+from mmconvmlp.engine import has_native_bf16
+
 ROUTES = {'true': [True], 'false': [False], 'both': [True, False]}
 ROUTE_NAMES = {None: '', True: ' (linear)', False: ' (1x1 conv)'}
-
-
-def native_bf16():
-    """Whether the CPU computes bfloat16 natively, as torch is told to.
-
-    oneDNN must support bf16 (AVX512-BF16 or AMX) and ATen run its AVX-512
-    kernels; an AVX2-only CPU, or ``ATEN_CPU_CAPABILITY=avx2``, emulates it.
-    """
-    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()) and \
-        torch.backends.cpu.get_cpu_capability().startswith('AVX512')
 
 
 def machine():
@@ -78,7 +70,7 @@ def machine():
         avx512='avx512f' in flags,
         avx512_bf16='avx512_bf16' in flags,
         capability=torch.backends.cpu.get_cpu_capability(),
-        native_bf16=native_bf16(),
+        native_bf16=has_native_bf16(),
         torch=torch.__version__,
         onednn=(onednn or ['?'])[0])
 
@@ -129,7 +121,7 @@ def settings(nets, x, args, folder):
     fused = {n: fuse_conv_bn(copy.deepcopy(m)) for n, m in nets.items()}
     rows = {'fp32': {n: eager(m) for n, m in nets.items()}}
     rows['fp32 fused'] = {n: eager(m) for n, m in fused.items()}
-    if native_bf16() or args.bf16:
+    if has_native_bf16() or args.bf16:
         rows['bf16 fused'] = {n: eager(m, True) for n, m in fused.items()}
     else:
         print('bf16 is emulated on this CPU (torch kernels '
