@@ -18,8 +18,8 @@ fused`` (``mmcv.cnn.fuse_conv_bn``, for deployment); ``bf16 fused`` (autocast
 on the fused modules, only where the CPU computes bf16 natively,
 :func:`mmconvmlp.engine.has_native_bf16`, or with ``--bf16``: emulated
 bf16 is several times slower than fp32); ``compile`` (``--compile``:
-``torch.compile(fused, dynamic=False)``); ``onnxruntime`` (``--onnx``: the fused modules exported to
-ONNX, fp32; needs ``onnx`` and ``onnxruntime``).
+``torch.compile(fused, dynamic=False)``); ``onnxruntime`` (``--onnx``: the
+fused modules exported to ONNX, fp32; needs ``onnx`` and ``onnxruntime``).
 
 ``--linear-pw-conv true|false`` builds ConvMLP with that option (channel
 MLPs as ``nn.Linear`` on (N, H, W, C), or as 1x1 convolutions of the same
