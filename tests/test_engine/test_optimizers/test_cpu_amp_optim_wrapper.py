@@ -114,7 +114,7 @@ def test_two_stage_step_autocasts_backbone_and_neck_only(repo_root):
 
         return hook
 
-    model.backbone.stages[0].blocks[0].mlp1.fc1.register_forward_hook(
+    model.backbone.stages[0].blocks[0].dwconv.register_forward_hook(
         record('backbone', lambda out: out.dtype))
     model.rpn_head.register_forward_hook(
         record('rpn', lambda out: out[0][0].dtype))
