@@ -27,7 +27,7 @@ from mmengine.config import DictAction
 
 from mmconvmlp.models.utils import (check_checkpoint, enable_safe_loading,
                                     load_checkpoint_file)
-from mmconvmlp.utils import ToolError, run_tool
+from mmconvmlp.utils import ToolError, build_dataset, run_tool
 
 VIDEOS = ('.mp4', '.avi', '.mov', '.mkv')
 
@@ -79,7 +79,7 @@ def main(argv=None) -> None:
         CheckpointError: The checkpoint was refused or does not fit.
     """
     from mmengine.config import Config
-    from mmengine.registry import DATASETS, init_default_scope
+    from mmengine.registry import init_default_scope
     args = parse_args(argv)
     enable_safe_loading()
     for path in [args.config, *args.inputs
@@ -101,8 +101,7 @@ def main(argv=None) -> None:
     check_checkpoint(inferencer.model, checkpoint, 'strict', args.checkpoint)
     meta = checkpoint.get('meta') or {}
     if not (meta.get('dataset_meta') or meta.get('CLASSES')):
-        dataset = dict(cfg.test_dataloader.dataset, lazy_init=True)
-        metainfo = DATASETS.build(dataset).metainfo
+        metainfo = build_dataset(cfg, cfg.test_dataloader.dataset).metainfo
         names = {k: metainfo[k] for k in ('classes', 'palette')}
         print(
             f"warning: {args.checkpoint} names no classes; using the "

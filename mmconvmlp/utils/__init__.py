@@ -1,12 +1,13 @@
 """Putting ConvMLP into other configs, and what the tools add to a run."""
-from .setup_env import (ToolError, add_common_args, add_hook, build_runner,
-                        check_data, check_neck_channels, iter_datasets,
-                        load_config, run_tool, setup_amp, setup_launcher)
+from .setup_env import (ToolError, add_common_args, add_hook, build_dataset,
+                        build_runner, check_data, check_neck_channels,
+                        iter_datasets, load_config, run_tool, setup_amp,
+                        setup_launcher)
 from .swap import IMAGENET_CHECKPOINTS, convmlp_out_channels, swap_backbone
 
 __all__ = [
-    'ToolError', 'add_common_args', 'add_hook', 'build_runner', 'check_data',
-    'check_neck_channels', 'iter_datasets', 'load_config', 'run_tool',
-    'setup_amp', 'setup_launcher', 'IMAGENET_CHECKPOINTS',
-    'convmlp_out_channels', 'swap_backbone'
+    'ToolError', 'add_common_args', 'add_hook', 'build_dataset',
+    'build_runner', 'check_data', 'check_neck_channels', 'iter_datasets',
+    'load_config', 'run_tool', 'setup_amp', 'setup_launcher',
+    'IMAGENET_CHECKPOINTS', 'convmlp_out_channels', 'swap_backbone'
 ]

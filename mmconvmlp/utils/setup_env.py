@@ -115,7 +115,9 @@ def load_config(args: argparse.Namespace) -> Config:
     return cfg
 
 
-def _build_dataset(cfg: Config, ds: dict):
+def build_dataset(cfg: Config, ds: dict):
+    """Dataset config ``ds`` built in the config's scope, without pipeline
+    and lazily (annotations are parsed at the first ``len`` or item)."""
     from mmengine.registry import DATASETS, DefaultScope
     ds = copy.deepcopy(ds)
     ds.update(lazy_init=True, pipeline=[])
@@ -155,7 +157,7 @@ def check_data(cfg: Config, mode: str) -> None:
                     f' (relative to {os.getcwd()}). Put the data there, or '
                     'pass --data-root /path/to/dataset.')
             try:
-                dataset = _build_dataset(cfg, ds)
+                dataset = build_dataset(cfg, ds)
                 dataset.full_init()
             except Exception as e:  # noqa: BLE001  (named and re-raised)
                 raise ToolError(f'{key}: cannot read the dataset '
@@ -211,11 +213,10 @@ def check_neck_channels(cfg: Config) -> None:
                     continue
                 targets.append(
                     (f'model.{key}.in_channels', head['in_channels'], want))
-    wrong = [
-        (k, list(have) if isinstance(have, (list, tuple)) else have, want)
-        for k, have, want in targets
-        if (list(have) if isinstance(have, (list, tuple)) else have) != want
-    ]
+    targets = [(k, list(have) if isinstance(have,
+                                            (list, tuple)) else have, want)
+               for k, have, want in targets]
+    wrong = [(k, have, want) for k, have, want in targets if have != want]
     if wrong:
         raise ToolError('\n'.join(
             [f'the backbone returns maps of {list(channels)} channels, but:'] +

@@ -11,7 +11,6 @@ each image and label map, and count label values outside the classes.
 file that fails, and exits with 1 when any did.
 """
 import argparse
-import copy
 import os.path as osp
 import sys
 import warnings
@@ -20,8 +19,8 @@ warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmconvmlp.utils import (ToolError, add_common_args, check_data,
-                             iter_datasets, load_config, run_tool)
+from mmconvmlp.utils import (ToolError, add_common_args, build_dataset,
+                             check_data, iter_datasets, load_config, run_tool)
 
 SPLITS = dict(
     train=['train_dataloader'],
@@ -38,7 +37,6 @@ def main(argv=None) -> int:
     """
     import mmcv
     import numpy as np
-    from mmengine.registry import DATASETS, init_default_scope
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
     parser.add_argument('--split', choices=list(SPLITS), default='all')
@@ -46,12 +44,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     cfg = load_config(args)
     check_data(cfg, 'train' if args.split in ('train', 'val') else 'test')
-    init_default_scope(cfg.default_scope)
     bad, seen = [], set()
     for loader in SPLITS[args.split]:
         for key, ds in iter_datasets((cfg.get(loader) or {}).get('dataset'),
                                      loader):
-            dataset = DATASETS.build(dict(copy.deepcopy(ds), pipeline=[]))
+            dataset = build_dataset(cfg, ds)
             classes = len(dataset.metainfo.get('classes', ()))
             ignore = ds.get('ignore_index', 255)
             for i in range(len(dataset)):

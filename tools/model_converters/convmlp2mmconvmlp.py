@@ -23,7 +23,7 @@ sys.path.insert(0,
 
 from mmconvmlp.models.utils import (convert_meta, convert_state_dict_keys,
                                     load_checkpoint_file)
-from mmconvmlp.utils import ToolError, run_tool
+from mmconvmlp.utils import ToolError, build_dataset, run_tool
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -47,7 +47,6 @@ def main(argv=None) -> dict:
     """
     import torch
     from mmengine.config import Config
-    from mmengine.registry import DATASETS, init_default_scope
     args = parse_args(argv)
     if not osp.isdir(osp.dirname(osp.abspath(args.dst))):
         raise ToolError(f'output folder not found for {args.dst}')
@@ -56,9 +55,7 @@ def main(argv=None) -> dict:
         if not osp.isfile(args.config):
             raise ToolError(f'config not found: {args.config}')
         cfg = Config.fromfile(args.config)
-        init_default_scope(cfg.default_scope)
-        dataset = dict(cfg.test_dataloader.dataset, lazy_init=True)
-        dataset_meta = DATASETS.build(dataset).metainfo
+        dataset_meta = build_dataset(cfg, cfg.test_dataloader.dataset).metainfo
     source = load_checkpoint_file(args.src)
     wrapped = isinstance(source.get('state_dict'), dict)
     state_dict = dict(source['state_dict'] if wrapped else source)

@@ -122,10 +122,11 @@ def load_checkpoint_file(filename: str,
                         filename, path, hash_prefix=sha256)
             if not osp.isfile(path):
                 raise CheckpointError(f'checkpoint {filename}: no such file')
-            if sha256 and _sha256(path) != sha256.lower():
+            actual = _sha256(path) if sha256 else None
+            if actual is not None and actual != sha256.lower():
                 raise CheckpointError(
                     f'checkpoint {filename} refused: its SHA-256 is '
-                    f'{_sha256(path)}, pinned {sha256}')
+                    f'{actual}, pinned {sha256}')
             return torch.load(
                 path, map_location=map_location, weights_only=True)
     except CheckpointError:
