@@ -1,6 +1,6 @@
-"""tools/dataset_converters/nuclei2coco.py on the stardist wheel's real
-nuclei, checked against the source label map counted with numpy; the nuclei
-demo configs build and read the converted data."""
+"""tools/dataset_converters/nuclei2coco.py (through labels2coco.py) on the
+stardist wheel's real nuclei, checked against the source label map counted
+with numpy; the nuclei demo configs build and read the converted data."""
 import importlib.util
 import json
 import os
@@ -15,8 +15,9 @@ from mmengine.config import Config
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONVERTER = osp.join(REPO, 'tools', 'dataset_converters', 'nuclei2coco.py')
 DEMO = osp.join(REPO, 'configs', 'demo')
-DET_CONFIGS = ('retinanet_convmlp_s_nuclei', 'retinanet_r50_nuclei')
-SCALE, MIN_AREA = 2, 20
+DET_CONFIGS = ('retinanet_convmlp_s_nuclei', 'retinanet_r50_nuclei',
+               'maskrcnn_convmlp_s_nuclei')
+MIN_AREA = 20
 
 
 def load_converter():
@@ -35,7 +36,7 @@ def converted(tmp_path_factory):
         pytest.skip('stardist is not installed (the set-up installs it: '
                     f'{converter.PIP_COMMAND})')
     out = str(tmp_path_factory.mktemp('data') / 'nuclei')
-    assert converter.main(['--out', out, '--scale', str(SCALE)]) == 0
+    assert converter.main(['--out', out]) == 0
     return src, out
 
 
@@ -70,15 +71,14 @@ def test_coco_files_match_the_source_labels(converted):
         (image, ) = [
             i for i in coco.imgs.values() if i['file_name'][:-4] == stem
         ]
-        assert (image['height'], image['width']) == (256 * SCALE, ) * 2
+        assert (image['height'], image['width']) == (256, 256)
         anns = coco.loadAnns(coco.getAnnIds(imgIds=image['id']))
         assert sorted(a['source_label'] for a in anns) == sorted(kept)
         union = np.zeros((image['height'], image['width']), bool)
         for ann in anns:
             mask = decode(ann['segmentation']).astype(bool)
-            # pixel count of the label in the source map, times scale^2
-            assert mask.sum() == ann['area'] == \
-                kept[ann['source_label']] * SCALE**2
+            # pixel count of the label in the source map
+            assert mask.sum() == ann['area'] == kept[ann['source_label']]
             ys, xs = np.nonzero(mask)
             assert ann['bbox'] == [
                 xs.min(),
