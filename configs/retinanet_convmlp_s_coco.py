@@ -10,11 +10,13 @@ _base_ = [
 ]
 custom_imports = dict(imports=['mmconvmlp'], allow_failed_imports=False)
 # Checkpoints read weights-only (http(s) too) and refused unless they fit the
-# model; resumed runs draw the same random numbers as uninterrupted ones.
+# model; resumed runs draw the same random numbers as uninterrupted ones; a
+# NaN or infinite loss stops the run, naming the loss term and the images.
 custom_hooks = [
     dict(type='mmconvmlp.SafeLoadingHook'),
     dict(type='mmconvmlp.CheckpointCheckHook'),
     dict(type='mmconvmlp.ResumeStateHook'),
+    dict(type='mmconvmlp.LossCheckHook'),
 ]
 
 model = dict(

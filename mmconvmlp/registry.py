@@ -5,8 +5,8 @@ Each is a child of MMEngine's root registry of its kind with scope
 project's modules as ``type='mmconvmlp.X'`` once
 ``custom_imports=dict(imports=['mmconvmlp'])`` is set: ``mmconvmlp.ConvMLP``
 (a model), ``mmconvmlp.CPUAmpOptimWrapper`` (an optimizer wrapper),
-``mmconvmlp.CheckpointCheckHook``, ``mmconvmlp.SafeLoadingHook`` and
-``mmconvmlp.ResumeStateHook`` (hooks) and ``mmconvmlp.SafeLoadImageFromFile``
+``mmconvmlp.CheckpointCheckHook``, ``mmconvmlp.SafeLoadingHook``,
+``mmconvmlp.ResumeStateHook`` and ``mmconvmlp.LossCheckHook`` (hooks) and ``mmconvmlp.SafeLoadImageFromFile``
 (a data transform).
 """
 from mmengine.registry import HOOKS as MMENGINE_HOOKS

@@ -1,21 +1,8 @@
-# The same Semantic FPN, data and schedule as fpn_convmlp_s_nuclei.py with
-# MMSegmentation's ResNet-50 (ResNetV1c, the stock fpn_r50.py backbone)
-# instead of ConvMLP-S, also from scratch: the swap the other way, for the
-# side-by-side table of docs/nuclei.md.
-_base_ = ['./fpn_convmlp_s_nuclei.py']
+# fpn_convmlp_s_nuclei.py with MMSegmentation's ResNet-50 (ResNetV1c, the
+# stock fpn_r50.py backbone) instead of ConvMLP-S, also from scratch: the swap
+# the other way, for the side-by-side tables of docs/nuclei.md.
+_base_ = ['./fpn_convmlp_s_nuclei.py', './_base_/resnet50.py']
 
-model = dict(
-    backbone=dict(
-        _delete_=True,  # drop ConvMLP's arch and out_indices
-        type='ResNetV1c',
-        depth=50,
-        num_stages=4,
-        out_indices=(0, 1, 2, 3),
-        dilations=(1, 1, 1, 1),
-        strides=(1, 2, 2, 2),
-        norm_cfg=dict(type='BN', requires_grad=True),
-        norm_eval=False,
-        style='pytorch',
-        contract_dilation=True,
-        init_cfg=None),
-    neck=dict(in_channels=[256, 512, 1024, 2048]))
+model = dict(backbone=_base_.r50v1c_backbone, neck=_base_.r50_neck)
+for __key in ('r50_backbone', 'r50v1c_backbone', 'r50_neck'):
+    del _base_[__key]

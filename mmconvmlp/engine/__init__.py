@@ -1,9 +1,11 @@
 """Parts of MMEngine's training loop that configs name: hooks and the CPU
 mixed-precision optimizer wrapper."""
-from .hooks import CheckpointCheckHook, ResumeStateHook, SafeLoadingHook
+from .hooks import (CheckpointCheckHook, LossCheckHook, NonFiniteLossError,
+                    ResumeStateHook, SafeLoadingHook)
 from .optimizers import CPUAmpOptimWrapper, has_native_bf16
 
 __all__ = [
-    'CheckpointCheckHook', 'ResumeStateHook', 'SafeLoadingHook',
+    'CheckpointCheckHook', 'LossCheckHook', 'NonFiniteLossError',
+    'ResumeStateHook', 'SafeLoadingHook',
     'CPUAmpOptimWrapper', 'has_native_bf16'
 ]

@@ -23,6 +23,7 @@ from typing import Callable, Iterator, List, Optional, Tuple
 
 from mmengine.config import Config, DictAction
 
+from mmconvmlp.engine.hooks import NonFiniteLossError
 from mmconvmlp.models.utils import CheckpointError
 from .swap import head_in_channels
 
@@ -314,8 +315,9 @@ def build_runner(cfg: Config):
 
 
 def run_tool(main: Callable, argv: Optional[List[str]] = None) -> int:
-    """Run ``main(argv)``; a :class:`ToolError` or refused checkpoint
-    (:class:`~mmconvmlp.models.utils.CheckpointError`), also one raised
+    """Run ``main(argv)``; a :class:`ToolError`, a refused checkpoint
+    (:class:`~mmconvmlp.models.utils.CheckpointError`) or a non-finite loss
+    (:class:`~mmconvmlp.engine.hooks.NonFiniteLossError`), also one raised
     inside the runner, prints one message.
 
     Returns:
@@ -324,7 +326,7 @@ def run_tool(main: Callable, argv: Optional[List[str]] = None) -> int:
     import torch.distributed as dist
     try:
         main(argv)
-    except (ToolError, CheckpointError) as e:
+    except (ToolError, CheckpointError, NonFiniteLossError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 1
     if dist.is_available() and dist.is_initialized():

@@ -1,28 +1,40 @@
 #!/usr/bin/env python
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
-"""Compare finished detection runs: AP, AP50, speed and parameters.
+"""Compare finished runs: metrics, speed and parameters, with the spread.
 
     python tools/analysis_tools/compare_runs.py WORK_DIR [WORK_DIR ...]
 
-Per work directory: the last validation's ``coco/bbox_mAP`` and
-``coco/bbox_mAP_50`` and the mean ``time`` per iteration (the first logged
-window, which holds the start-up, left out) from MMEngine's
-``vis_data/scalars.json``; the wall time from the first to the last line of
-the run's log; the parameters of the model built from the config the run
-saved (``sum(p.numel())``).
+Per work directory: the last validation's metrics found in MMEngine's
+``vis_data/scalars.json`` (COCO ``bbox_mAP``, ``bbox_mAP_50``,
+``segm_mAP``, ``segm_mAP_50``; MMSegmentation's ``mIoU``), the mean
+``time`` per iteration (the first logged window, which holds the start-up,
+left out), the wall time from the first to the last line of the run's log
+and the parameters of the model built from the config the run saved
+(``sum(p.numel())``). Runs named ``<name>_seed<N>`` are grouped by
+``<name>``: a row per group gives the mean of each column and, after
+``±``, half the range (max - min) / 2 of its runs.
 """
 import argparse
 import glob
 import json
 import os.path as osp
 import re
+from collections import defaultdict
 from datetime import datetime
 
+import numpy as np
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.utils import import_modules_from_strings
 
 STAMP = re.compile(r'^(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d)')
+METRICS = {  # scalars.json key: column
+    'coco/bbox_mAP': 'bbox AP',
+    'coco/bbox_mAP_50': 'bbox AP50',
+    'coco/segm_mAP': 'segm AP',
+    'coco/segm_mAP_50': 'segm AP50',
+    'mIoU': 'mIoU',
+}
 
 
 def read_run(work_dir):
@@ -32,14 +44,14 @@ def read_run(work_dir):
                                'scalars.json')))[::-1]:
         with open(scalars) as f:
             rows = [json.loads(line) for line in f if line.strip()]
-        if any('coco/bbox_mAP' in row for row in rows):
+        if any(key in row for row in rows for key in METRICS):
             run_dir = osp.dirname(osp.dirname(scalars))
             log = osp.join(run_dir, osp.basename(run_dir) + '.log')
             with open(log) as f:
                 stamps = [m.group(1) for m in map(STAMP.match, f) if m]
             times = [datetime.strptime(s, '%Y/%m/%d %H:%M:%S') for s in stamps]
             return rows, (times[-1] - times[0]).total_seconds()
-    raise SystemExit(f'{work_dir}: no run with coco/bbox_mAP in its logs')
+    raise SystemExit(f'{work_dir}: no run with a validation in its logs')
 
 
 def count_params(work_dir):
@@ -47,29 +59,63 @@ def count_params(work_dir):
     cfg = Config.fromfile(config)
     import_modules_from_strings(**cfg.get('custom_imports', {}))
     init_default_scope(cfg.default_scope)
-    import mmdet.models  # noqa: F401  (registers the detectors)
-    from mmdet.registry import MODELS
+    if cfg.default_scope == 'mmseg':
+        import mmseg.models  # noqa: F401  (registers the segmentors)
+        from mmseg.registry import MODELS
+    else:
+        import mmdet.models  # noqa: F401  (registers the detectors)
+        from mmdet.registry import MODELS
     return sum(p.numel() for p in MODELS.build(cfg.model).parameters())
+
+
+def summarise(work_dir):
+    """{column: value} of one run."""
+    rows, wall = read_run(work_dir)
+    metrics = [r for r in rows if any(k in r for k in METRICS)][-1]
+    train = [r for r in rows if 'loss' in r]
+    speed = [r['time'] for r in train[1:]] or [train[0]['time']]
+    values = {col: metrics[key] for key, col in METRICS.items()
+              if key in metrics}
+    values.update({
+        's/iter': sum(speed) / len(speed),
+        'iters': train[-1]['step'],
+        'wall min': wall / 60,
+        'params M': count_params(work_dir) / 1e6
+    })
+    return values
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('work_dirs', nargs='+', metavar='WORK_DIR')
     args = parser.parse_args(argv)
-    head = ('run', 'bbox AP', 'AP50', 's/iter', 'iters', 'wall min',
-            'params M')
-    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
-    for work_dir in args.work_dirs:
-        rows, wall = read_run(work_dir)
-        metrics = [r for r in rows if 'coco/bbox_mAP' in r][-1]
-        train = [r for r in rows if 'loss' in r]
-        speed = [r['time'] for r in train[1:]] or [train[0]['time']]
-        values = (osp.basename(osp.normpath(work_dir)),
-                  f"{metrics['coco/bbox_mAP']:.3f}",
-                  f"{metrics['coco/bbox_mAP_50']:.3f}",
-                  f'{sum(speed) / len(speed):.2f}', str(train[-1]['step']),
-                  f'{wall / 60:.1f}', f'{count_params(work_dir) / 1e6:.2f}')
-        lines.append('| ' + ' | '.join(values) + ' |')
+    runs = {osp.basename(osp.normpath(d)): summarise(d) for d in args.work_dirs}
+    columns = list(dict.fromkeys(c for v in runs.values() for c in v))
+    groups = defaultdict(list)
+    for name, values in runs.items():
+        groups[re.sub(r'_seed\d+$', '', name)].append(values)
+    lines = ['| run | ' + ' | '.join(columns) + ' |',
+             '|' + '---|' * (len(columns) + 1)]
+
+    def cell(values, col):
+        found = [v[col] for v in values if col in v]
+        if not found:
+            return ''
+        fmt = '{:.0f}' if col == 'iters' else '{:.2f}' if col in (
+            's/iter', 'wall min', 'params M', 'mIoU') else '{:.3f}'
+        text = fmt.format(np.mean(found))
+        if len(found) > 1:
+            text += ' ± ' + fmt.format((max(found) - min(found)) / 2)
+        return text
+
+    for name, values in runs.items():
+        lines.append(f'| {name} | ' +
+                     ' | '.join(cell([values], c) for c in columns) + ' |')
+    for name, values in groups.items():
+        if len(values) > 1:
+            lines.append(f'| **{name}** (mean ± half range, {len(values)} '
+                         'runs) | ' +
+                         ' | '.join(cell(values, c) for c in columns) + ' |')
     print('\n'.join(lines))
     return lines
 
