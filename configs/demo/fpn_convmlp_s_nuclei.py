@@ -1,7 +1,7 @@
 # Semantic FPN-ConvMLP-S on the StarDist nuclei (tools/dataset_converters/
 # nuclei2coco.py writes the label maps: 0 background, 1 nucleus), from
 # scratch: the paper config with the data, two classes, the crops and scale
-# rule of the detection demos (_base_/nuclei.py: pictures resized by 50 px /
+# rule of the detection demos (_base_/nuclei.py: pictures resized by 40 px /
 # the median object side), a short CPU schedule and no ImageNet checkpoint
 # download. `make demo MODEL=semfpn` trains and tests it (mIoU and the
 # nucleus IoU on the held-out quadrant, at the source resolution).
@@ -11,8 +11,8 @@ data_root = 'data/nuclei/'
 metainfo = dict(
     classes=('background', 'nucleus'), palette=[(0, 0, 0), (220, 20, 60)])
 object_size = 25  # median box side in source pixels
-scale = 50 / object_size
-crop_size = (384, 384)
+scale = 40 / object_size
+crop_size = (320, 320)
 num_iters = 300
 randomness = dict(seed=0)
 

@@ -8,13 +8,14 @@
 #
 # The scale rule: pictures are resized by target_size / object_size, where
 # object_size is the median object's box side in source pixels (the one
-# size setting of a dataset) and target_size = 50 px, the largest anchor of
-# RetinaNet's stride-8 level (32 x 2^(2/3) = 51 px) and 1.6x the RPN's
-# smallest (32 px at stride 4). Objects from 0.65x to 2x the median then
-# match an anchor of the stride-8 or stride-16 level with IoU >= 0.5
-# (docs/nuclei.md, "The scale rule"). Training and testing use the same scale.
-target_size = 50
-crop_size = (384, 384)  # px after scaling: several objects per crop
+# size setting of a dataset) and target_size = 40 px, the middle anchor of
+# RetinaNet's stride-8 level (32 x 2^(1/3) px; the RPN's smallest anchor is
+# 32 px at stride 4). An object from 0.57x to 2.5x the median (23 to 101 px)
+# then has a RetinaNet anchor of its size within a factor 1/0.71, an IoU of
+# at least 0.5 when centred (docs/nuclei.md, "The scale rule"). Training and
+# testing use the same scale.
+target_size = 40
+crop_size = (320, 320)  # px after scaling: about 8 x 8 median objects
 nuclei_iters = 200  # of 2 crops
 
 # The StarDist nuclei (nuclei2coco.py); mnfinder's configs replace these.

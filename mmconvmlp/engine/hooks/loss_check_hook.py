@@ -55,6 +55,8 @@ class LossCheckHook(CheckInvalidLossHook):
         }
         if not bad:
             return
+        # the terms that made the total non-finite, or the total alone
+        bad = {k: v for k, v in bad.items() if k != 'loss'} or bad
         samples = (data_batch or {}).get('data_samples') or []
         images = [s.metainfo.get('img_path', '?') for s in samples]
         message = (f'iteration {runner.iter + 1}: non-finite loss ' +
