@@ -1,0 +1,7 @@
+# Mask R-CNN: maskrcnn_convmlp_s_nuclei.py with MMDetection's ResNet-50
+# instead of ConvMLP-S, also from scratch (`make demo-compare MODEL=maskrcnn`).
+_base_ = ['./maskrcnn_convmlp_s_nuclei.py', './_base_/resnet50.py']
+
+model = dict(backbone=_base_.r50_backbone, neck=_base_.r50_neck)
+for __key in ('r50_backbone', 'r50v1c_backbone', 'r50_neck'):
+    del _base_[__key]
