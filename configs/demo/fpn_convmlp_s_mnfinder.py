@@ -7,7 +7,7 @@ _base_ = ['./fpn_convmlp_s_nuclei.py']
 
 data_root = 'data/mnfinder/'
 object_size = 31.5  # median box side in source pixels
-scale = 40 / object_size
+scale = _base_.target_size / object_size
 train_pipeline = [
     dict(s, scale_factor=scale) if s.type == 'Resize' else s
     for s in _base_.train_pipeline

@@ -10,8 +10,9 @@ _base_ = ['../fpn_convmlp_s_ade20k.py']
 data_root = 'data/nuclei/'
 metainfo = dict(
     classes=('background', 'nucleus'), palette=[(0, 0, 0), (220, 20, 60)])
+target_size = 40  # the scale rule of _base_/nuclei.py
 object_size = 25  # median box side in source pixels
-scale = 40 / object_size
+scale = target_size / object_size
 crop_size = (320, 320)
 num_iters = 300
 randomness = dict(seed=0)
