@@ -15,6 +15,6 @@ from .version import __version__
 __all__ = [
     '__version__', 'MODELS', 'OPTIM_WRAPPERS', 'HOOKS', 'TRANSFORMS',
     'ConvMLP', 'CheckpointCheckHook', 'SafeLoadingHook', 'ResumeStateHook',
-    'LossCheckHook',
-    'CPUAmpOptimWrapper', 'SafeLoadImageFromFile', 'swap_backbone'
+    'LossCheckHook', 'CPUAmpOptimWrapper', 'SafeLoadImageFromFile',
+    'swap_backbone'
 ]

@@ -6,8 +6,8 @@ project's modules as ``type='mmconvmlp.X'`` once
 ``custom_imports=dict(imports=['mmconvmlp'])`` is set: ``mmconvmlp.ConvMLP``
 (a model), ``mmconvmlp.CPUAmpOptimWrapper`` (an optimizer wrapper),
 ``mmconvmlp.CheckpointCheckHook``, ``mmconvmlp.SafeLoadingHook``,
-``mmconvmlp.ResumeStateHook`` and ``mmconvmlp.LossCheckHook`` (hooks) and ``mmconvmlp.SafeLoadImageFromFile``
-(a data transform).
+``mmconvmlp.ResumeStateHook`` and ``mmconvmlp.LossCheckHook`` (hooks) and
+``mmconvmlp.SafeLoadImageFromFile`` (a data transform).
 """
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS

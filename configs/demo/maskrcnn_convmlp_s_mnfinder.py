@@ -24,5 +24,5 @@ val_dataloader = test_dataloader = dict(
         ann_file='annotations/instances_test.json',
         data_prefix=dict(img='images/test/'),
         pipeline=test_pipeline))
-val_evaluator = test_evaluator = dict(
-    ann_file=data_root + 'annotations/instances_test.json')
+val_evaluator = test_evaluator = dict(ann_file=data_root +
+                                      'annotations/instances_test.json')

@@ -18,8 +18,7 @@ model = dict(
         rpn_proposal=dict(nms_pre=1000, max_per_img=500),
         rcnn=dict(sampler=dict(num=128))),
     test_cfg=dict(
-        rpn=dict(nms_pre=1000, max_per_img=500),
-        rcnn=dict(max_per_img=300)))
+        rpn=dict(nms_pre=1000, max_per_img=500), rcnn=dict(max_per_img=300)))
 
 # The nuclei_* settings of _base_/nuclei.py under the paper config's keys.
 data_root = _base_.nuclei_data_root
@@ -35,12 +34,11 @@ test_pipeline = [
 ]
 train_dataloader = dict(
     _base_.nuclei_train_dataloader,
-    dataset=dict(_base_.nuclei_train_dataloader.dataset,
-                 pipeline=train_pipeline))
+    dataset=dict(
+        _base_.nuclei_train_dataloader.dataset, pipeline=train_pipeline))
 val_dataloader = test_dataloader = dict(
     _base_.nuclei_val_dataloader,
-    dataset=dict(_base_.nuclei_val_dataloader.dataset,
-                 pipeline=test_pipeline))
+    dataset=dict(_base_.nuclei_val_dataloader.dataset, pipeline=test_pipeline))
 val_evaluator = test_evaluator = dict(
     _base_.nuclei_val_evaluator, metric=['bbox', 'segm'])
 # The paper's epoch loop keys go: the demo counts iterations.

@@ -6,6 +6,6 @@ from .optimizers import CPUAmpOptimWrapper, has_native_bf16
 
 __all__ = [
     'CheckpointCheckHook', 'LossCheckHook', 'NonFiniteLossError',
-    'ResumeStateHook', 'SafeLoadingHook',
-    'CPUAmpOptimWrapper', 'has_native_bf16'
+    'ResumeStateHook', 'SafeLoadingHook', 'CPUAmpOptimWrapper',
+    'has_native_bf16'
 ]

@@ -61,8 +61,10 @@ def crop_and_pack(cfg, with_filter):
     steps = [LeftCrop(crop_size=(64, 64), **args)]
     if with_filter:
         steps.append(
-            FilterAnnotations(**{k: v
-                                 for k, v in filt.items() if k != 'type'}))
+            FilterAnnotations(**{
+                k: v
+                for k, v in filt.items() if k != 'type'
+            }))
     results = corner_case()
     for step in steps + [PackDetInputs()]:
         results = step(results)
@@ -72,8 +74,8 @@ def crop_and_pack(cfg, with_filter):
 @pytest.fixture(scope='module')
 def model_and_cfg():
     import mmdet.models  # noqa: F401
-    from mmengine.registry import init_default_scope
     from mmdet.registry import MODELS
+    from mmengine.registry import init_default_scope
     cfg = Config.fromfile(CONFIG)
     init_default_scope('mmdet')
     torch.manual_seed(0)

@@ -74,10 +74,8 @@ def test_objects_boxes_and_masks(converter, tmp_path, colour):
         assert np.array_equal(mask, labels == label)
         ys, xs = np.nonzero(mask)
         assert ann['bbox'] == [
-            xs.min(),
-            ys.min(),
-            np.ptp(xs) + 1,
-            np.ptp(ys) + 1
+            xs.min(), ys.min(),
+            np.ptp(xs) + 1, np.ptp(ys) + 1
         ]
         found += [label] * int(ann['area'])
     assert sorted(found) == expected
@@ -104,8 +102,9 @@ def test_tiles_drop_small_cut_parts(converter, tmp_path):
     # part) stays, its right part (< 40 px) becomes background
     left, right = labels[:, :32], labels[:, 32:]
     expected = {
-        name: sorted(k for k in np.unique(tile[tile > 0])
-                     if (tile == k).sum() >= 40)
+        name:
+        sorted(
+            k for k in np.unique(tile[tile > 0]) if (tile == k).sum() >= 40)
         for name, tile in (('p_r0c0.png', left), ('p_r0c1.png', right))
     }
     for img in coco.imgs.values():

@@ -81,5 +81,6 @@ def test_splits_and_the_duplicate(tmp_path):
             '2022-10-14_U2OS_1.png': 1
         },
     }
-    assert converter.main(['--out', str(out), '--wheel',
+    assert converter.main(['--out',
+                           str(out), '--wheel',
                            str(tmp_path)]) == 1  # not a wheel

@@ -74,8 +74,10 @@ def summarise(work_dir):
     metrics = [r for r in rows if any(k in r for k in METRICS)][-1]
     train = [r for r in rows if 'loss' in r]
     speed = [r['time'] for r in train[1:]] or [train[0]['time']]
-    values = {col: metrics[key] for key, col in METRICS.items()
-              if key in metrics}
+    values = {
+        col: metrics[key]
+        for key, col in METRICS.items() if key in metrics
+    }
     values.update({
         's/iter': sum(speed) / len(speed),
         'iters': train[-1]['step'],
@@ -89,13 +91,18 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('work_dirs', nargs='+', metavar='WORK_DIR')
     args = parser.parse_args(argv)
-    runs = {osp.basename(osp.normpath(d)): summarise(d) for d in args.work_dirs}
+    runs = {
+        osp.basename(osp.normpath(d)): summarise(d)
+        for d in args.work_dirs
+    }
     columns = list(dict.fromkeys(c for v in runs.values() for c in v))
     groups = defaultdict(list)
     for name, values in runs.items():
         groups[re.sub(r'_seed\d+$', '', name)].append(values)
-    lines = ['| run | ' + ' | '.join(columns) + ' |',
-             '|' + '---|' * (len(columns) + 1)]
+    lines = [
+        '| run | ' + ' | '.join(columns) + ' |',
+        '|' + '---|' * (len(columns) + 1)
+    ]
 
     def cell(values, col):
         found = [v[col] for v in values if col in v]

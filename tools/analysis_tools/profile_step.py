@@ -21,8 +21,8 @@ import time
 import warnings
 
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
-    __file__)))))
+sys.path.insert(0,
+                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import torch
 from mmengine.config import Config, DictAction
@@ -49,8 +49,8 @@ def main(argv=None):
     runner.model.train()
     batches = iter(loader)
     runner.model.train_step(next(batches), optim_wrapper=wrapper)  # warm-up
-    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity
-                                            .CPU]) as prof:
+    with torch.profiler.profile(
+            activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
         start = time.perf_counter()
         for _ in range(args.steps):
             runner.model.train_step(next(batches), optim_wrapper=wrapper)

@@ -152,7 +152,8 @@ def claim(out, names, overwrite):
     if overwrite:
         foreign = [n for n in foreign if n not in ours]
     if foreign:
-        listed = ', '.join(foreign[:10]) + (' ...' if len(foreign) > 10 else '')
+        listed = ', '.join(
+            foreign[:10]) + (' ...' if len(foreign) > 10 else '')
         why = ('not written by this converter' if overwrite else
                'already there (--overwrite replaces what this converter '
                'wrote before)')
@@ -162,8 +163,13 @@ def claim(out, names, overwrite):
         json.dump(sorted(ours | set(names)), f, indent=0)
 
 
-def convert(pictures, out, split, class_name='object', grid=(1, 1),
-            min_area=20, overwrite=False):
+def convert(pictures,
+            out,
+            split,
+            class_name='object',
+            grid=(1, 1),
+            min_area=20,
+            overwrite=False):
     """Write one split; returns the number of objects written.
 
     Args:
@@ -245,19 +251,21 @@ def main(argv=None):
         label = osp.normpath(
             args.labels.format(dir=osp.dirname(path), stem=stem))
         if not osp.isfile(label):
-            print(f'{path}: its label picture {label} does not exist',
-                  file=sys.stderr)
+            print(
+                f'{path}: its label picture {label} does not exist',
+                file=sys.stderr)
             return 1
         pairs.append((stem, path, label))
     if len({stem for stem, _, _ in pairs}) != len(pairs):
-        print('two pictures share a file name; convert them as two splits',
-              file=sys.stderr)
+        print(
+            'two pictures share a file name; convert them as two splits',
+            file=sys.stderr)
         return 1
     try:
-        count = convert(((stem, read_picture(p), read_picture(lab))
-                         for stem, p, lab in pairs), args.out, args.split,
-                        args.class_name, tuple(args.grid), args.min_area,
-                        args.overwrite)
+        count = convert(
+            ((stem, read_picture(p), read_picture(lab))
+             for stem, p, lab in pairs), args.out, args.split, args.class_name,
+            tuple(args.grid), args.min_area, args.overwrite)
     except (ValueError, FileExistsError) as e:
         print(e, file=sys.stderr)
         return 1

@@ -47,7 +47,11 @@ import labels2coco  # noqa: E402
 WHEEL = 'data/downloads/mnfinder-1.2.3-py3-none-any.whl'
 PIP_COMMAND = ('pip download --no-deps --ignore-requires-python '
                'mnfinder==1.2.3 -d data/downloads')
-SPLITS = {'train': 'training-data', 'test': 'test-data', 'val': 'validation-data'}
+SPLITS = {
+    'train': 'training-data',
+    'test': 'test-data',
+    'val': 'validation-data'
+}
 PAIR = re.compile(r'mnfinder/(?P<split>[a-z]+-data)/(?P<exp>[^/]+)/images/'
                   r'(?P<stem>[^/]+)\.tif$')
 
@@ -109,16 +113,19 @@ def main(argv=None):
     parser.add_argument('--overwrite', action='store_true')
     args = parser.parse_args(argv)
     if not zipfile.is_zipfile(args.wheel):
-        print(f'{args.wheel} is not the mnfinder 1.2.3 wheel. Get it with:\n'
-              f'    {PIP_COMMAND}', file=sys.stderr)
+        print(
+            f'{args.wheel} is not the mnfinder 1.2.3 wheel. Get it with:\n'
+            f'    {PIP_COMMAND}',
+            file=sys.stderr)
         return 1
     try:
         counts = convert(args.wheel, args.out, args.overwrite)
     except FileExistsError as e:
         print(e, file=sys.stderr)
         return 1
-    print(f'mnfinder -> {args.out}: ' + ', '.join(
-        f'{k} {n} pictures, {m} nuclei' for k, (n, m) in counts.items()))
+    print(f'mnfinder -> {args.out}: ' +
+          ', '.join(f'{k} {n} pictures, {m} nuclei'
+                    for k, (n, m) in counts.items()))
     return 0
 
 

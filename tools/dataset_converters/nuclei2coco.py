@@ -24,7 +24,6 @@ import importlib.util
 import os.path as osp
 import sys
 
-
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import labels2coco  # noqa: E402
 
@@ -64,7 +63,11 @@ def convert(src, out, min_area=20, overwrite=False):
             if where == split:
                 pictures.append((name, rgb[window], labels[window]))
         counts[split] = labels2coco.convert(
-            pictures, out, split, 'nucleus', min_area=min_area,
+            pictures,
+            out,
+            split,
+            'nucleus',
+            min_area=min_area,
             overwrite=overwrite)
     return counts
 

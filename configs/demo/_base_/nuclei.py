@@ -77,8 +77,8 @@ nuclei_val_dataloader = dict(
         ann_file='annotations/instances_val.json',
         data_prefix=dict(img='images/val/'),
         pipeline=nuclei_test_pipeline))
-nuclei_val_evaluator = dict(
-    ann_file=nuclei_data_root + 'annotations/instances_val.json')
+nuclei_val_evaluator = dict(ann_file=nuclei_data_root +
+                            'annotations/instances_val.json')
 
 # From scratch: a higher learning rate than the paper's fine-tuning one, a
 # short warm-up and a cosine decay, counted in iterations.

@@ -44,8 +44,8 @@ def test_stops_at_the_nan_step_naming_term_and_images(tmp_path):
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
         train_cfg=dict(by_epoch=False, max_iters=4),
         default_hooks=dict(
-            checkpoint=dict(
-                type='CheckpointHook', interval=1, by_epoch=False)),
+            checkpoint=dict(type='CheckpointHook', interval=1,
+                            by_epoch=False)),
         custom_hooks=[dict(type='mmconvmlp.LossCheckHook')],
         default_scope='mmconvmlp')
     with pytest.raises(NonFiniteLossError) as error:
