@@ -139,3 +139,16 @@ def test_user_files_survive(converter, tmp_path):
     assert mine.read_bytes() == b'a file of the user'
     with open(out / 'annotations' / 'instances_train.json') as f:
         assert len(json.load(f)['annotations']) == 3
+
+
+def test_a_broken_picture_is_named(converter, tmp_path, capsys):
+    picture, labels = draw()
+    Image.fromarray(picture).save(tmp_path / 'a.tif')
+    (tmp_path / 'a.png').write_bytes(b'not a picture')
+    out = tmp_path / 'out'
+    assert converter.main([
+        '--out', str(out), '--split', 'train', '--images',
+        str(tmp_path / '*.tif'), '--labels', '{dir}/{stem}.png'
+    ]) == 1
+    assert f'cannot read {tmp_path / "a.png"}' in capsys.readouterr().err
+    assert not out.exists()

@@ -261,11 +261,19 @@ def main(argv=None):
             'two pictures share a file name; convert them as two splits',
             file=sys.stderr)
         return 1
+    pictures = []
+    for stem, *paths in pairs:
+        arrays = []
+        for path in paths:
+            try:
+                arrays.append(read_picture(path))
+            except OSError as e:  # PIL: missing, truncated or not a picture
+                print(f'cannot read {path}: {e}', file=sys.stderr)
+                return 1
+        pictures.append((stem, *arrays))
     try:
-        count = convert(
-            ((stem, read_picture(p), read_picture(lab))
-             for stem, p, lab in pairs), args.out, args.split, args.class_name,
-            tuple(args.grid), args.min_area, args.overwrite)
+        count = convert(pictures, args.out, args.split, args.class_name,
+                        tuple(args.grid), args.min_area, args.overwrite)
     except (ValueError, FileExistsError) as e:
         print(e, file=sys.stderr)
         return 1
