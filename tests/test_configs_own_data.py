@@ -10,7 +10,6 @@ import re
 import numpy as np
 import pytest
 from mmengine.config import Config
-from PIL import Image
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 

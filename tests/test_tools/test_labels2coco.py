@@ -147,7 +147,8 @@ def test_a_broken_picture_is_named(converter, tmp_path, capsys):
     (tmp_path / 'a.png').write_bytes(b'not a picture')
     out = tmp_path / 'out'
     assert converter.main([
-        '--out', str(out), '--split', 'train', '--images',
+        '--out',
+        str(out), '--split', 'train', '--images',
         str(tmp_path / '*.tif'), '--labels', '{dir}/{stem}.png'
     ]) == 1
     assert f'cannot read {tmp_path / "a.png"}' in capsys.readouterr().err
