@@ -12,7 +12,7 @@ left out), the wall time from the first to the last line of the run's log
 and the parameters of the model built from the config the run saved
 (``sum(p.numel())``). Runs named ``<name>_seed<N>`` are grouped by
 ``<name>``: a row per group gives the mean of each column and, after
-``±``, half the range (max - min) / 2 of its runs.
+``±``, half the range (max - min) / 2 of its runs where they differ.
 """
 import argparse
 import glob
@@ -111,7 +111,7 @@ def main(argv=None):
         fmt = '{:.0f}' if col == 'iters' else '{:.2f}' if col in (
             's/iter', 'wall min', 'params M', 'mIoU') else '{:.3f}'
         text = fmt.format(np.mean(found))
-        if len(found) > 1:
+        if len(found) > 1 and max(found) > min(found):
             text += ' ± ' + fmt.format((max(found) - min(found)) / 2)
         return text
 
