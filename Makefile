@@ -22,7 +22,7 @@ DEMO_DIR ?= work_dirs/demo_$(DATA)_$(MODEL)
 NUCLEI := data/nuclei
 # What infer.py draws: the held-out nuclei quadrant, or for the shapes a
 # photograph outside their dataset (scikit-image's stereo pair, which
-# mmconvmlp.testing.data does not use).
+# tools/misc/demo_shapes.py does not use).
 DEMO_INPUT_nuclei := $(NUCLEI)/images/val
 DEMO_INPUT_shapes = $$($(PY) -c "import os, skimage.data; \
     print(os.path.join(os.path.dirname(skimage.data.__file__), 'motorcycle_left.png'))")
@@ -68,7 +68,8 @@ demo: setup
 	@if [ -z "$(DEMO_CONFIG)" ]; then echo "DATA=nuclei takes MODEL=retinanet or" \
 	    "semfpn, DATA=shapes also maskrcnn (docs/nuclei.md); got '$(DATA)' '$(MODEL)'"; exit 2; fi
 	@if [ "$(DATA)" = shapes ]; then \
-	    $(PY) tools/misc/make_demo_data.py --out data/demo --dataset $(DEMO_DATA_$(MODEL)); \
+	    $(PY) tools/misc/make_demo_data.py --out data/demo --dataset $(DEMO_DATA_$(MODEL)) \
+	        --overwrite; \
 	else $(MAKE) --no-print-directory nuclei-data; fi
 	$(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_DIR)
 	$(PY) tools/test.py $(DEMO_CONFIG) "$$(cat $(DEMO_DIR)/last_checkpoint)" \
@@ -86,7 +87,9 @@ demo-compare: nuclei-data
 	@for run in $(COMPARE_RUNS); do name=$${run%%:*}; config=$${run#*:}; \
 	    dir=$(COMPARE_DIR)/$$name; \
 	    if [ -f $$dir/trained ]; then echo "$$dir: trained"; continue; fi; \
-	    $(PY) tools/train.py $$config --work-dir $$dir && touch $$dir/trained || exit 1; \
+	    $(PY) tools/train.py $$config --work-dir $$dir && $(PY) -c "import sys; \
+	        from mmconvmlp.utils import output_file as f; open(f(sys.argv[1], \
+	        'make demo-compare'), 'w').close()" $$dir/trained || exit 1; \
 	done
 	$(PY) tools/analysis_tools/compare_runs.py \
 	    $(foreach run,$(COMPARE_RUNS),$(COMPARE_DIR)/$(firstword $(subst :, ,$(run))))
@@ -97,5 +100,8 @@ demo-compare: nuclei-data
 benchmark: setup
 	$(PY) tools/analysis_tools/benchmark.py $(ARGS)
 
+# Only what the project wrote (its manifests list the files); anything else in
+# these folders stays and is named.
 clean:
-	rm -rf work_dirs data/demo $(NUCLEI)
+	@PY=$(PY); [ -x $$PY ] || PY=python3; \
+	    $$PY tools/misc/clean.py work_dirs data/demo $(NUCLEI)

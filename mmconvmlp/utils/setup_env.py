@@ -6,6 +6,7 @@ OpenMMLab tools, before MMEngine's ``Runner`` takes over.
 - a pre-flight check: missing dataset paths, annotation files that do not
   parse, missing images and neck channels that do not fit the backbone stop
   the tool with one message naming the file and the fix;
+- work directories claimed with :func:`mmconvmlp.utils.output_dir`;
 - ``--amp`` on a CPU (:class:`mmconvmlp.engine.CPUAmpOptimWrapper`) and
   ``--launcher pytorch`` on a CPU (gloo);
 - weights-only, strictly checked checkpoints and exact resume, as hooks.
@@ -18,12 +19,14 @@ import copy
 import gc
 import os
 import os.path as osp
+import re
 import sys
 from typing import Callable, Iterator, List, Optional, Tuple
 
 from mmengine.config import Config, DictAction
 
 from mmconvmlp.models.utils import CheckpointError
+from .outputs import OutputError, output_dir
 from .swap import head_in_channels
 
 LOADERS = dict(
@@ -228,14 +231,49 @@ def check_neck_channels(cfg: Config) -> None:
              ]))
 
 
-def add_hook(cfg: Config, hook: dict) -> None:
-    """Append ``hook`` to ``cfg.custom_hooks``, replacing one of its type."""
+def add_hook(cfg: Config, hook: dict) -> str:
+    """Append ``hook`` to ``cfg.custom_hooks``, replacing one of its type.
+
+    Returns:
+        str: What changed, for the log (``custom_hooks: added ...``).
+    """
     name = hook['type'].split('.')[-1]
-    cfg.custom_hooks = [
-        h for h in (cfg.get('custom_hooks') or [])
-        if not (isinstance(h, dict) and isinstance(h.get('type'), str)
-                and h['type'].split('.')[-1] == name)
-    ] + [hook]
+    hooks = list(cfg.get('custom_hooks') or [])
+    same = [
+        h for h in hooks if isinstance(h, dict)
+        and isinstance(h.get('type'), str) and h['type'].split('.')[-1] == name
+    ]
+    cfg.custom_hooks = [h for h in hooks if h not in same] + [hook]
+    if not same:
+        return f'custom_hooks: added {hook}'
+    if [dict(h) for h in same] == [hook]:
+        return f'custom_hooks: {hook} (the config has it already)'
+    return (f'custom_hooks: {", ".join(str(dict(h)) for h in same)} '
+            f'replaced by {hook}')
+
+
+def claim_work_dir(cfg: Config, writer: str):
+    """:func:`mmconvmlp.utils.output_dir` for the run's work directory.
+
+    Besides the files the project's tools recorded there, the files that
+    MMEngine's runner writes under their own names are accepted (a work
+    directory of an earlier version or of the stock tools):
+    ``YYYYMMDD_HHMMSS/...``, ``last_checkpoint``, ``epoch_N.pth``,
+    ``iter_N.pth``, ``best_*.pth`` and the config's dump. Only rank 0
+    records.
+
+    Returns:
+        contextlib.AbstractContextManager: The claim; use it with ``with``.
+    """
+    dump = re.escape(osp.basename(cfg.filename or ''))
+    names = re.compile(r'(\d{8}_\d{6}/.+|last_checkpoint|(epoch|iter)_\d+'
+                       rf'\.pth|best_[^/]+\.pth|{dump})')
+    return output_dir(
+        cfg.work_dir,
+        writer,
+        fresh=False,
+        accept=names.fullmatch,
+        record=os.environ.get('RANK', '0') == '0')
 
 
 def setup_launcher(cfg: Config) -> None:
@@ -314,7 +352,8 @@ def build_runner(cfg: Config):
 
 
 def run_tool(main: Callable, argv: Optional[List[str]] = None) -> int:
-    """Run ``main(argv)``; a :class:`ToolError` or refused checkpoint
+    """Run ``main(argv)``; a :class:`ToolError`, a refused output folder
+    (:class:`~mmconvmlp.utils.OutputError`) or a refused checkpoint
     (:class:`~mmconvmlp.models.utils.CheckpointError`), also one raised
     inside the runner, prints one message.
 
@@ -324,7 +363,7 @@ def run_tool(main: Callable, argv: Optional[List[str]] = None) -> int:
     import torch.distributed as dist
     try:
         main(argv)
-    except (ToolError, CheckpointError) as e:
+    except (ToolError, OutputError, CheckpointError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 1
     if dist.is_available() and dist.is_initialized():

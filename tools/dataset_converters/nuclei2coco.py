@@ -3,7 +3,7 @@
 """Write the stardist example nuclei as a COCO dataset and label maps.
 
     python tools/dataset_converters/nuclei2coco.py [--out data/nuclei]
-        [--src DIR] [--scale 2] [--min-area 20]
+        [--src DIR] [--scale 2] [--min-area 20] [--overwrite]
 
 Source: ``img2d.tif`` (512x512 uint16 fluorescence image of cell nuclei) and
 ``mask2d.tif`` (its hand-made instance labels, 125 nuclei, 0 = background)
@@ -25,6 +25,8 @@ Rules:
 
 Writes ``OUT/images/{train,val}/*.png``, ``OUT/annotations/instances_{train,
 val}.json`` (boxes, RLE masks) and ``OUT/labels/{train,val}/*.png`` (0/1).
+An ``OUT`` holding files this tool did not write is refused, naming them;
+``--overwrite`` replaces the files of an earlier run, and only those.
 """
 import argparse
 import importlib.util
@@ -36,6 +38,11 @@ import sys
 import numpy as np
 import pycocotools.mask as mask_util
 from PIL import Image
+
+sys.path.insert(0,
+                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+from mmconvmlp.utils import OutputError, output_dir
 
 PIP_COMMAND = 'pip install --no-deps stardist==0.9.2'
 QUADRANTS = {  # name: (split, row, column)
@@ -130,6 +137,10 @@ def main(argv=None):
         type=int,
         default=20,
         help='smallest part of a cut nucleus kept, in source pixels')
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='replace the files an earlier run wrote (only those)')
     args = parser.parse_args(argv)
     src = find_source(args.src)
     if src is None:
@@ -140,7 +151,15 @@ def main(argv=None):
             'imported) or pass --src DIR.',
             file=sys.stderr)
         return 1
-    counts = convert(src, args.out, args.scale, args.min_area)
+    try:
+        with output_dir(
+                args.out,
+                'tools/dataset_converters/nuclei2coco.py',
+                overwrite=args.overwrite):
+            counts = convert(src, args.out, args.scale, args.min_area)
+    except OutputError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 1
     print(f'nuclei from {src} -> {args.out}: ' +
           ', '.join(f'{k} {v} instances' for k, v in counts.items()))
     return 0
