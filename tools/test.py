@@ -5,7 +5,8 @@ mAP or mIoU.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE]
         [--show] [--show-dir DIR] [--wait-time S] [--data-root DIR]
-        [--cfg-options KEY=VALUE ...] [--launcher {none,pytorch,slurm,mpi}]
+        [--allow-dropped] [--cfg-options KEY=VALUE ...]
+        [--launcher {none,pytorch,slurm,mpi}]
 
 The checkpoint (path or URL) is read weights-only and must fill the model
 exactly (the authors' mmdet 2.x / mmseg 0.x files do); anything else is
@@ -70,7 +71,7 @@ def main(argv=None) -> dict:
         raise ToolError(f'checkpoint not found: {args.checkpoint}')
     if args.out and not seg and not args.out.endswith(('.pkl', '.pickle')):
         raise ToolError(f'--out must name a .pkl file, got {args.out}')
-    check_data(cfg, 'test')
+    check_data(cfg, 'test', args.allow_dropped)
     check_neck_channels(cfg)
     cfg.load_from = args.checkpoint
     change = add_hook(

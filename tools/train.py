@@ -4,7 +4,7 @@
 config); the config's ``default_scope`` decides.
 
     python tools/train.py configs/retinanet_convmlp_s_coco.py [--work-dir DIR]
-        [--resume [CKPT]] [--amp] [--data-root DIR]
+        [--resume [CKPT]] [--amp] [--data-root DIR] [--allow-dropped]
         [--cfg-options KEY=VALUE ...] [--launcher {none,pytorch,slurm,mpi}]
 
 Beyond the stock tools (see :mod:`mmconvmlp.utils.setup_env`): a pre-flight
@@ -66,7 +66,7 @@ def main(argv=None):
     args = parse_args(argv)
     enable_safe_loading()
     cfg = load_config(args)
-    check_data(cfg, 'train')
+    check_data(cfg, 'train', args.allow_dropped)
     check_neck_channels(cfg)
     if args.amp:
         setup_amp(cfg)
