@@ -422,15 +422,15 @@ def claim_work_dir(cfg: Config, writer: str):
     MMEngine's runner writes under their own names are accepted (a work
     directory of an earlier version or of the stock tools):
     ``YYYYMMDD_HHMMSS/...``, ``last_checkpoint``, ``epoch_N.pth``,
-    ``iter_N.pth``, ``best_*.pth`` and the config's dump. Only rank 0
-    records.
+    ``iter_N.pth``, ``best_*.pth`` and the config's dump (``NAME.py`` or
+    ``YYYYMMDD_HHMMSS.py``). Only rank 0 records.
 
     Returns:
         contextlib.AbstractContextManager: The claim; use it with ``with``.
     """
     dump = re.escape(osp.basename(cfg.filename or ''))
-    names = re.compile(r'(\d{8}_\d{6}/.+|last_checkpoint|(epoch|iter)_\d+'
-                       rf'\.pth|best_[^/]+\.pth|{dump})')
+    names = re.compile(r'\d{8}_\d{6}(/.+|\.py)|last_checkpoint|best_[^/]+\.pth'
+                       rf'|(epoch|iter)_\d+\.pth|{dump}')
     return output_dir(
         cfg.work_dir,
         writer,

@@ -164,3 +164,29 @@ def test_make_clean_removes_only_what_the_project_wrote(tmp_path):
     assert 'data/nuclei/mine.png' in result.stdout
     assert not osp.exists(tmp_path / 'data' / 'demo')
     assert tree(tmp_path / 'work_dirs') == ['run/notes.txt']
+
+
+def test_a_work_dir_of_the_stock_tools_is_claimed(tmp_path):
+    """What MMEngine's runner writes into a work directory (no manifest) is
+    accepted, kept by make clean, and anything else refused."""
+    from mmengine.config import Config
+
+    from mmconvmlp.utils import claim_work_dir
+    config = tmp_path / 'my_cfg.py'
+    config.write_text('x = 1\n')
+    work = tmp_path / 'work'
+    runner_files = [
+        '20260101_120000/vis_data/scalars.json', '20260101_120000.py',
+        'my_cfg.py', 'epoch_3.pth', 'iter_200.pth',
+        'best_coco_bbox_mAP_epoch_2.pth', 'last_checkpoint'
+    ]
+    for name in runner_files:
+        user_file(str(work / name))
+    cfg = Config(dict(work_dir=str(work)), filename=str(config))
+    with claim_work_dir(cfg, 'tools/train.py'):
+        (work / 'epoch_4.pth').write_text('new')
+    assert remove_written(str(work)) == sorted(runner_files)
+    user_file(str(work / 'epoch_3.pth.bak'))
+    with pytest.raises(OutputError, match=r'epoch_3\.pth\.bak that it did'):
+        with claim_work_dir(cfg, 'tools/train.py'):
+            pass
