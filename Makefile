@@ -30,6 +30,10 @@ DEMO_INPUT_mnfinder := data/mnfinder/images/test
 DEMO_INPUT_shapes = $$($(PY) -c "import os, skimage.data; \
     print(os.path.join(os.path.dirname(skimage.data.__file__), 'motorcycle_left.png'))")
 MNFINDER_WHEEL := data/downloads/mnfinder-1.2.3-py3-none-any.whl
+# A finished training: a marker in the work directory, recorded in its
+# manifest as written by the project (mmconvmlp.utils.output_file).
+MARK_TRAINED = $(PY) -c "import sys; from mmconvmlp.utils import output_file as f; \
+    open(f(sys.argv[1], 'make'), 'w').close()"
 # make demo-compare [DATA=nuclei|mnfinder] [MODEL=...] [SEEDS="0 1"]: the
 # demo with ConvMLP-S and with ResNet-50, same data, schedule and seeds, one
 # run after the other; finished runs are not trained again.
@@ -83,11 +87,12 @@ demo: setup
 	@if [ -z "$(DEMO_CONFIG)" ]; then echo "DATA=nuclei|mnfinder|shapes and" \
 	    "MODEL=retinanet|maskrcnn|semfpn (docs/nuclei.md); got '$(DATA)' '$(MODEL)'"; exit 2; fi
 	@if [ "$(DATA)" = shapes ]; then \
-	    $(PY) tools/misc/make_demo_data.py --out data/demo --dataset $(DEMO_DATA_$(MODEL)); \
+	    $(PY) tools/misc/make_demo_data.py --out data/demo --dataset $(DEMO_DATA_$(MODEL)) \
+	        --overwrite; \
 	else $(MAKE) --no-print-directory $(DATA)-data; fi
 	@if [ -f $(DEMO_DIR)/trained ]; then echo "$(DEMO_DIR): trained"; else \
 	    $(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_DIR) && \
-	    touch $(DEMO_DIR)/trained; fi
+	    $(MARK_TRAINED) $(DEMO_DIR)/trained; fi
 	$(PY) tools/test.py $(DEMO_CONFIG) "$$(cat $(DEMO_DIR)/last_checkpoint)" \
 	    --work-dir $(DEMO_DIR) --show-dir $(DEMO_DIR)/predictions
 	$(PY) tools/infer.py $(DEMO_CONFIG) "$$(cat $(DEMO_DIR)/last_checkpoint)" \
@@ -106,7 +111,7 @@ demo-compare: $(DATA)-data
 	    dir=$(COMPARE_DIR)/$$run; \
 	    if [ -f $$dir/trained ]; then echo "$$dir: trained"; continue; fi; \
 	    $(PY) tools/train.py $$config --work-dir $$dir \
-	        --cfg-options randomness.seed=$$seed && touch $$dir/trained || exit 1; \
+	        --cfg-options randomness.seed=$$seed && $(MARK_TRAINED) $$dir/trained || exit 1; \
 	done
 	$(PY) tools/analysis_tools/compare_runs.py $(addprefix $(COMPARE_DIR)/,$(COMPARE_RUNS))
 	$(PY) tools/analysis_tools/plot_curves.py $(addprefix $(COMPARE_DIR)/,$(COMPARE_RUNS)) \
@@ -115,5 +120,8 @@ demo-compare: $(DATA)-data
 benchmark: setup
 	$(PY) tools/analysis_tools/benchmark.py $(ARGS)
 
+# Only what the project wrote (its manifests list the files); anything else in
+# these folders stays and is named.
 clean:
-	rm -rf work_dirs data/demo data/nuclei data/mnfinder
+	@PY=$(PY); [ -x $$PY ] || PY=python3; \
+	    $$PY tools/misc/clean.py work_dirs data/demo data/nuclei data/mnfinder

@@ -29,12 +29,13 @@ model = dict(
         type='mmconvmlp.ConvMLP',
         arch='s',
         out_indices=(0, 1, 2, 3),
-        # The channel MLPs as 1x1 convolutions of the same weights: on CPUs
-        # 0.40x ResNet-50's time instead of 0.41x, 0.43x instead of 0.46x
-        # with BN fused (docs/speed.md).
+        # The channel MLPs as 1x1 convolutions of the same weights, the
+        # faster route on CPUs (timings: docs/speed.md).
         linear_pw_conv=False,
         init_cfg=dict(
             type='Pretrained',
+            # If this URL is gone, the authors' mirror has the same file
+            # in http://ix.cs.uoregon.edu/~alih/conv-mlp/checkpoints/
             checkpoint='https://shi-labs.com/projects/convmlp/checkpoints/'
             'convmlp_s_imagenet.pth')),
     neck=dict(in_channels=[64, 128, 256, 512]),

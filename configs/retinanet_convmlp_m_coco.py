@@ -6,5 +6,7 @@ model = dict(
     backbone=dict(
         arch='m',
         init_cfg=dict(
+            # If this URL is gone, the authors' mirror has the same file
+            # in http://ix.cs.uoregon.edu/~alih/conv-mlp/checkpoints/
             checkpoint='https://shi-labs.com/projects/convmlp/checkpoints/'
             'convmlp_m_imagenet.pth')))

@@ -14,8 +14,9 @@ import pytest
 
 os.environ.setdefault('OMP_NUM_THREADS', '2')
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-# The tests' helper module (tests/batches.py); mmsegmentation installs a
-# top-level package named `tests`, so it is imported by its own name.
+# The tests' helper modules (tests/batches.py, tests/tiny_data.py);
+# mmsegmentation installs a top-level package named `tests`, so they are
+# imported by their own names.
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 
@@ -35,14 +36,14 @@ def repo_root() -> str:
 def coco_root(tmp_path_factory) -> str:
     """A tiny dataset in the COCO 2017 layout (4 train, 2 val images of
     128x128, COCO's 80 categories), as the paper configs read it."""
-    from mmconvmlp.datasets.shapes import generate_tiny_coco
+    from tiny_data import generate_tiny_coco
     return generate_tiny_coco(str(tmp_path_factory.mktemp('data') / 'coco'))
 
 
 @pytest.fixture(scope='session')
 def ade_root(tmp_path_factory) -> str:
     """A tiny dataset in the ADEChallengeData2016 layout (4 train, 2 val)."""
-    from mmconvmlp.datasets.shapes import generate_tiny_ade20k
+    from tiny_data import generate_tiny_ade20k
     return generate_tiny_ade20k(
         str(tmp_path_factory.mktemp('data') / 'ADEChallengeData2016'))
 

@@ -27,7 +27,7 @@ from mmengine.config import DictAction
 
 from mmconvmlp.models.utils import (check_checkpoint, enable_safe_loading,
                                     load_checkpoint_file)
-from mmconvmlp.utils import ToolError, build_dataset, run_tool
+from mmconvmlp.utils import ToolError, build_dataset, output_dir, run_tool
 
 VIDEOS = ('.mp4', '.avi', '.mov', '.mkv')
 
@@ -76,6 +76,7 @@ def main(argv=None) -> None:
 
     Raises:
         ToolError: A missing config, checkpoint or input.
+        OutputError: ``--out-dir`` holds files the project did not write.
         CheckpointError: The checkpoint was refused or does not fit.
     """
     from mmengine.config import Config
@@ -110,13 +111,17 @@ def main(argv=None) -> None:
         inferencer.model.dataset_meta = names
         inferencer.visualizer.dataset_meta = names
     images = [p for p in args.inputs if not p.lower().endswith(VIDEOS)]
-    for video in set(args.inputs) - set(images):
-        _video(inferencer, video, args, kwargs)
     if cfg.default_scope != 'mmseg':
         kwargs['no_save_pred'] = False  # DetInferencer saves none by default
-    for path in images:
-        inferencer(
-            path, batch_size=args.batch_size, out_dir=args.out_dir, **kwargs)
+    with output_dir(args.out_dir, 'tools/infer.py', fresh=False):
+        for video in set(args.inputs) - set(images):
+            _video(inferencer, video, args, kwargs)
+        for path in images:
+            inferencer(
+                path,
+                batch_size=args.batch_size,
+                out_dir=args.out_dir,
+                **kwargs)
     print(f'predictions written to {osp.abspath(args.out_dir)}')
 
 

@@ -5,13 +5,17 @@ mAP or mIoU.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE]
         [--show] [--show-dir DIR] [--wait-time S] [--data-root DIR]
-        [--cfg-options KEY=VALUE ...] [--launcher {none,pytorch,slurm,mpi}]
+        [--allow-dropped] [--cfg-options KEY=VALUE ...]
+        [--launcher {none,pytorch,slurm,mpi}]
 
 The checkpoint (path or URL) is read weights-only and must fill the model
 exactly (the authors' mmdet 2.x / mmseg 0.x files do); anything else is
-refused, naming the keys, before testing starts.
+refused, naming the keys, before testing starts. The work directory,
+``--show-dir`` and ``--out`` are refused when they hold files the project
+did not write.
 """
 import argparse
+import contextlib
 import os
 import os.path as osp
 import sys
@@ -23,7 +27,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmconvmlp.models.utils import enable_safe_loading
 from mmconvmlp.utils import (ToolError, add_common_args, add_hook,
                              build_runner, check_data, check_neck_channels,
-                             load_config, run_tool, setup_launcher)
+                             claim_work_dir, load_config, output_dir,
+                             output_file, run_tool, setup_launcher)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -55,6 +60,7 @@ def main(argv=None) -> dict:
 
     Raises:
         ToolError: A problem found before testing.
+        OutputError: An output path holds files the project did not write.
         CheckpointError: The checkpoint was refused or does not fit.
     """
     args = parse_args(argv)
@@ -65,10 +71,11 @@ def main(argv=None) -> dict:
         raise ToolError(f'checkpoint not found: {args.checkpoint}')
     if args.out and not seg and not args.out.endswith(('.pkl', '.pickle')):
         raise ToolError(f'--out must name a .pkl file, got {args.out}')
-    check_data(cfg, 'test')
+    check_data(cfg, 'test', args.allow_dropped)
     check_neck_channels(cfg)
     cfg.load_from = args.checkpoint
-    add_hook(cfg, dict(type='mmconvmlp.CheckpointCheckHook', policy='strict'))
+    change = add_hook(
+        cfg, dict(type='mmconvmlp.CheckpointCheckHook', policy='strict'))
     if args.show or args.show_dir:
         hook = cfg.default_hooks.visualization
         hook.update(draw=True, show=args.show, wait_time=args.wait_time)
@@ -80,12 +87,21 @@ def main(argv=None) -> dict:
     if args.out and seg:
         cfg.test_evaluator.update(output_dir=args.out, keep_results=True)
     setup_launcher(cfg)
-    runner = build_runner(cfg)
-    if args.out and not seg:
-        from mmdet.evaluation import DumpDetResults
-        runner.test_evaluator.metrics.append(
-            DumpDetResults(out_file_path=args.out))
-    metrics = runner.test()
+    with contextlib.ExitStack() as claims:
+        claims.enter_context(claim_work_dir(cfg, 'tools/test.py'))
+        for folder in (args.show_dir, args.out if seg else None):
+            if folder:
+                claims.enter_context(
+                    output_dir(folder, 'tools/test.py', fresh=False))
+        if args.out and not seg:
+            output_file(args.out, 'tools/test.py')
+        runner = build_runner(cfg)
+        runner.logger.info(f'tools/test.py changed the config: {change}')
+        if args.out and not seg:
+            from mmdet.evaluation import DumpDetResults
+            runner.test_evaluator.metrics.append(
+                DumpDetResults(out_file_path=args.out))
+        metrics = runner.test()
     if runner.rank == 0:
         print(f'\nTest results of {args.checkpoint}:' if metrics else
               '\nNo metrics: the model predicted nothing above the score '

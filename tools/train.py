@@ -4,13 +4,15 @@
 config); the config's ``default_scope`` decides.
 
     python tools/train.py configs/retinanet_convmlp_s_coco.py [--work-dir DIR]
-        [--resume [CKPT]] [--amp] [--data-root DIR]
+        [--resume [CKPT]] [--amp] [--data-root DIR] [--allow-dropped]
         [--cfg-options KEY=VALUE ...] [--launcher {none,pytorch,slurm,mpi}]
 
 Beyond the stock tools (see :mod:`mmconvmlp.utils.setup_env`): a pre-flight
 data check, checkpoints read weights-only and checked against the model
 (``load_from`` fine-tunes, ``--resume`` must fit exactly), exact resume of
-the random generators, ``--amp`` and ``--launcher pytorch`` on a CPU.
+the random generators, ``--amp`` and ``--launcher pytorch`` on a CPU, and a
+work directory that holds nothing of the user's. Each change it makes to the
+config is logged in one INFO line.
 """
 import argparse
 import os
@@ -26,8 +28,8 @@ from mmengine.runner import find_latest_checkpoint
 from mmconvmlp.models.utils import enable_safe_loading
 from mmconvmlp.utils import (ToolError, add_common_args, add_hook,
                              build_runner, check_data, check_neck_channels,
-                             iter_datasets, load_config, run_tool, setup_amp,
-                             setup_launcher)
+                             claim_work_dir, iter_datasets, load_config,
+                             run_tool, setup_amp, setup_launcher)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -57,12 +59,14 @@ def main(argv=None):
     Raises:
         ToolError: A problem found before training (bad data, channels,
             a missing checkpoint to resume from).
+        OutputError: The work directory holds files the project did not
+            write.
         CheckpointError: A checkpoint refused or not fitting the model.
     """
     args = parse_args(argv)
     enable_safe_loading()
     cfg = load_config(args)
-    check_data(cfg, 'train')
+    check_data(cfg, 'train', args.allow_dropped)
     check_neck_channels(cfg)
     if args.amp:
         setup_amp(cfg)
@@ -77,20 +81,28 @@ def main(argv=None):
             raise ToolError(f'checkpoint to resume from not found: '
                             f'{args.resume}')
         cfg.resume, cfg.load_from = True, args.resume
+    changes = []
     # Unreadable images are skipped by name instead of ending the run.
-    for _, ds in iter_datasets(cfg.train_dataloader.get('dataset'), ''):
-        for step in ds.get('pipeline') or []:
+    for key, ds in iter_datasets(
+            cfg.train_dataloader.get('dataset'), 'train_dataloader.dataset'):
+        for i, step in enumerate(ds.get('pipeline') or []):
             if step.get('type') == 'LoadImageFromFile':
                 step['type'] = 'mmconvmlp.SafeLoadImageFromFile'
-    add_hook(cfg, dict(type='mmconvmlp.CheckpointCheckHook'))
-    add_hook(cfg, dict(type='mmconvmlp.ResumeStateHook'))
+                changes.append(f'{key}.pipeline.{i}: LoadImageFromFile '
+                               'replaced by mmconvmlp.SafeLoadImageFromFile '
+                               '(undecodable images skipped by name)')
+    changes.append(add_hook(cfg, dict(type='mmconvmlp.CheckpointCheckHook')))
+    changes.append(add_hook(cfg, dict(type='mmconvmlp.ResumeStateHook')))
     setup_launcher(cfg)
-    runner = build_runner(cfg)
-    if args.resume == 'auto' and latest is None:
-        runner.logger.warning(
-            f'--resume: no checkpoint in {osp.abspath(cfg.work_dir)}; '
-            'training starts from the beginning.')
-    return runner.train()
+    with claim_work_dir(cfg, 'tools/train.py'):
+        runner = build_runner(cfg)
+        for change in changes:
+            runner.logger.info(f'tools/train.py changed the config: {change}')
+        if args.resume == 'auto' and latest is None:
+            runner.logger.warning(
+                f'--resume: no checkpoint in {osp.abspath(cfg.work_dir)}; '
+                'training starts from the beginning.')
+        return runner.train()
 
 
 if __name__ == '__main__':

@@ -1,4 +1,5 @@
-"""Data transforms and the demo datasets."""
+"""Data transforms. The demo and test data writers live in tools/misc/ and
+tests/ (docs/design.md)."""
 from .transforms import SafeLoadImageFromFile
 
 __all__ = ['SafeLoadImageFromFile']

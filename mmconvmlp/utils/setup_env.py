@@ -5,7 +5,9 @@ OpenMMLab tools, before MMEngine's ``Runner`` takes over.
 - ``--data-root``: one option moves every loader and COCO evaluator;
 - a pre-flight check: missing dataset paths, annotation files that do not
   parse, missing images and neck channels that do not fit the backbone stop
-  the tool with one message naming the file and the fix;
+  the tool with one message naming the file and the fix; COCO annotations
+  that MMDetection will drop are named (and stop the tool past a limit);
+- work directories claimed with :func:`mmconvmlp.utils.output_dir`;
 - ``--amp`` on a CPU (:class:`mmconvmlp.engine.CPUAmpOptimWrapper`) and
   ``--launcher pytorch`` on a CPU (gloo);
 - weights-only, strictly checked checkpoints and exact resume, as hooks.
@@ -16,19 +18,28 @@ it (or a refused checkpoint) as one message and returns status 1.
 import argparse
 import copy
 import gc
+import logging
 import os
 import os.path as osp
+import re
 import sys
 from typing import Callable, Iterator, List, Optional, Tuple
 
 from mmengine.config import Config, DictAction
+from mmengine.logging import print_log
 
 from mmconvmlp.engine.hooks import NonFiniteLossError
 from mmconvmlp.models.utils import CheckpointError
+from .outputs import OutputError, output_dir
 from .swap import head_in_channels
 
 LOADERS = dict(
     train=('train_dataloader', 'val_dataloader'), test=('test_dataloader', ))
+#: Largest share of a dataset's annotations that MMDetection may drop before
+#: the tools stop (``--allow-dropped`` goes on anyway).
+MAX_DROPPED = 0.01
+#: How many dropped annotations a message names per reason.
+_NAMED = 5
 
 
 class ToolError(RuntimeError):
@@ -57,6 +68,12 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
         help='job launcher (see tools/dist_*.sh)')
+    parser.add_argument(
+        '--allow-dropped',
+        action='store_true',
+        help='go on when MMDetection will drop every annotation of an image '
+        f'or more than {MAX_DROPPED:.0%} of them (the WARNING still names '
+        'them)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
@@ -126,25 +143,162 @@ def build_dataset(cfg: Config, ds: dict):
         return DATASETS.build(ds)
 
 
-def check_data(cfg: Config, mode: str) -> None:
+def _with_mask(ds: dict) -> bool:
+    """Whether the dataset's pipeline loads instance masks."""
+    return any(
+        isinstance(step, dict) and str(step.get('type')).endswith(
+            'LoadAnnotations') and step.get('with_mask')
+        for step in ds.get('pipeline') or [])
+
+
+def _has_pixels(segm) -> bool:
+    """Whether MMDetection's ``LoadAnnotations`` gets a mask with pixels from
+    a COCO ``segmentation``: a polygon of at least 3 points, or an RLE that
+    covers a pixel."""
+    if isinstance(segm, list):
+        return any(
+            isinstance(p, list) and len(p) >= 6 and len(p) % 2 == 0
+            for p in segm)
+    if not (isinstance(segm, dict) and segm.get('size')
+            and isinstance(segm.get('counts'), (list, str))):
+        return False
+    from pycocotools import mask as mask_utils
+    rle = mask_utils.frPyObjects(segm, *segm['size']) if isinstance(
+        segm['counts'], list) else segm
+    return bool(mask_utils.area(rle) > 0)
+
+
+def _drop_reason(ann: dict, width: int, height: int, known: set,
+                 with_mask: bool) -> Optional[str]:
+    """Why MMDetection will not train on the COCO annotation ``ann`` of an
+    image of ``width`` x ``height`` pixels, or None: the tests of mmdet
+    3.3's ``CocoDataset.parse_data_info`` (which drops the annotation) and
+    of ``LoadAnnotations(with_mask=True)`` (which ignores it). ``known``:
+    the category ids of the file and of the config's classes."""
+    x, y, w, h = ann['bbox']
+    if w < 1 or h < 1 or ann['area'] <= 0:
+        return 'box under one pixel or negative'
+    if min(x + w, width) <= max(x, 0) or min(y + h, height) <= max(y, 0):
+        return 'box outside the image'
+    if ann['category_id'] not in known:
+        return 'category id not in the classes'
+    if with_mask and not _has_pixels(ann.get('segmentation')):
+        return 'mask with no pixels'
+    return None
+
+
+def _watch_annotations(dataset, with_mask: bool) -> dict:
+    """Make ``dataset`` collect, as it parses, the annotations MMDetection
+    will drop; returns the dict it fills (``total``, ``dropped``: reason ->
+    ``[(annotation id, image id, file name)]``, ``emptied``: ``[(image id,
+    file name, annotation ids)]`` of images that lose all of theirs).
+
+    mmdet's ``CocoDataset`` deletes its COCO object once parsed and its
+    parsed instances carry no annotation ids, so the raw annotations are
+    read as they pass through ``parse_data_info`` (on this object only):
+    nothing is parsed twice.
+    """
+    found = dict(total=0, dropped={}, emptied=[])
+    parse = dataset.parse_data_info
+
+    def parse_and_watch(raw: dict):
+        if isinstance(raw, dict) and 'raw_ann_info' in raw:
+            img = raw['raw_img_info']
+            classes = set(getattr(dataset, 'cat_ids', ()))
+            coco = getattr(dataset, 'coco', None)
+            known = classes | set(getattr(coco, 'cats', None) or ())
+            # Categories of the file that the config leaves out are the
+            # config's choice: neither counted nor reported.
+            anns = [
+                a for a in raw['raw_ann_info']
+                if not a.get('ignore', False) and
+                (a['category_id'] in classes or a['category_id'] not in known)
+            ]
+            lost = []
+            for ann in anns:
+                reason = _drop_reason(ann, img['width'], img['height'], known,
+                                      with_mask)
+                if reason:
+                    found['dropped'].setdefault(reason, []).append(
+                        (ann.get('id'), img['img_id'], img['file_name']))
+                    lost.append(ann.get('id'))
+            found['total'] += len(anns)
+            if anns and len(lost) == len(anns):
+                found['emptied'].append(
+                    (img['img_id'], img['file_name'], lost))
+        return parse(raw)
+
+    dataset.parse_data_info = parse_and_watch
+    return found
+
+
+def describe_dropped(found: dict) -> str:
+    """The counts and names of :func:`_watch_annotations`' findings, one
+    line: ``3 of 40 annotations: 2 box under one pixel or negative
+    (annotation 5 in image 3 a.jpg, ...), 1 ...``."""
+    parts = []
+    for reason, items in found['dropped'].items():
+        named = ', '.join(f'annotation {a} in image {i} {f}'
+                          for a, i, f in items[:_NAMED])
+        more = f', and {len(items) - _NAMED} more' \
+            if len(items) > _NAMED else ''
+        parts.append(f'{len(items)} {reason} ({named}{more})')
+    count = sum(map(len, found['dropped'].values()))
+    return f'{count} of {found["total"]} annotations: ' + '; '.join(parts)
+
+
+def dropped_problem(found: dict) -> Optional[str]:
+    """Why the tools stop for these findings, or None: an image loses all
+    of its annotations, or more than :data:`MAX_DROPPED` are dropped."""
+    count = sum(map(len, found['dropped'].values()))
+    problems = []
+    if found['emptied']:
+        img_id, name, ids = found['emptied'][0]
+        others = len(found['emptied']) - 1
+        problems.append(f'image {img_id} {name} loses all of its annotations '
+                        f'({", ".join(map(str, ids))})' +
+                        (f', and {others} more images do' if others else ''))
+    if count > MAX_DROPPED * found['total']:
+        problems.append(f'{count / found["total"]:.1%} of the annotations '
+                        f'are dropped, more than {MAX_DROPPED:.0%}')
+    return '; '.join(problems) or None
+
+
+def check_data(cfg: Config,
+               mode: str,
+               allow_dropped: bool = False) -> List[Tuple[str, str, dict]]:
     """The pre-flight check: every dataset ``mode`` reads parses and its
     files exist, before any work starts.
 
     Each leaf dataset is built and ``full_init()`` (the code base's own
     parsing: pycocotools for COCO, the folder scan for segmentation); a
-    failure names the dataset key and the annotation file. Then every image
-    (and label map) the dataset lists must be a non-empty file, and every
-    evaluator annotation file must exist. Remote data (``backend_args``, URLs)
-    is not checked.
+    failure names the dataset key and the annotation file. COCO annotations
+    that MMDetection will drop or ignore (boxes under one pixel or negative,
+    boxes outside the image, category ids not in the classes, masks with no
+    pixels) are read as the dataset parses them and named in one WARNING
+    line per dataset, or in the error when the tool stops for them. Then
+    every image (and label map) the dataset lists must be a non-empty file,
+    and every evaluator annotation file must exist. Remote data
+    (``backend_args``, URLs) is not checked.
 
     Args:
         cfg (Config): The config, after the command-line options.
         mode (str): ``'train'`` (train and val loaders) or ``'test'``.
+        allow_dropped (bool): Go on when an image loses all of its
+            annotations or more than :data:`MAX_DROPPED` of a dataset's are
+            dropped. Defaults to False.
+
+    Returns:
+        list[tuple[str, str, dict]]: ``(config key, annotation file,
+        findings)`` of each dataset with dropped annotations (findings as
+        :func:`describe_dropped` reads them).
 
     Raises:
         ToolError: The first problem, naming the config key, the file, and
-            ``--data-root`` as the fix for a dataset in another place.
+            ``--data-root`` as the fix for a dataset in another place, or
+            ``--allow-dropped`` for dropped annotations.
     """
+    reports = []
     for loader in LOADERS[mode]:
         for key, ds in iter_datasets((cfg.get(loader) or {}).get('dataset'),
                                      f'{loader}.dataset'):
@@ -159,10 +313,21 @@ def check_data(cfg: Config, mode: str) -> None:
                     'pass --data-root /path/to/dataset.')
             try:
                 dataset = build_dataset(cfg, ds)
+                found = _watch_annotations(dataset, _with_mask(ds))
                 dataset.full_init()
             except Exception as e:  # noqa: BLE001  (named and re-raised)
                 raise ToolError(f'{key}: cannot read the dataset '
                                 f'{ann or root}: {type(e).__name__}: {e}')
+            if found['dropped']:
+                message = (f'{key}: {ann}: MMDetection will not train on '
+                           f'{describe_dropped(found)}')
+                problem = dropped_problem(found)
+                if problem and not allow_dropped:
+                    raise ToolError(
+                        f'{message}.\nStopped: {problem}. Fix the '
+                        'annotations, or pass --allow-dropped to go on.')
+                print_log(message, logger='current', level=logging.WARNING)
+                reports.append((key, ann, found))
             for i in range(len(dataset)):
                 info = dataset.get_data_info(i)
                 for field in ('img_path', 'seg_map_path'):
@@ -179,6 +344,7 @@ def check_data(cfg: Config, mode: str) -> None:
                 if not osp.isfile(metric['ann_file']):
                     raise ToolError(f'{key}.ann_file not found: '
                                     f'{metric["ann_file"]}')
+    return reports
 
 
 def check_neck_channels(cfg: Config) -> None:
@@ -229,14 +395,49 @@ def check_neck_channels(cfg: Config) -> None:
              ]))
 
 
-def add_hook(cfg: Config, hook: dict) -> None:
-    """Append ``hook`` to ``cfg.custom_hooks``, replacing one of its type."""
+def add_hook(cfg: Config, hook: dict) -> str:
+    """Append ``hook`` to ``cfg.custom_hooks``, replacing one of its type.
+
+    Returns:
+        str: What changed, for the log (``custom_hooks: added ...``).
+    """
     name = hook['type'].split('.')[-1]
-    cfg.custom_hooks = [
-        h for h in (cfg.get('custom_hooks') or [])
-        if not (isinstance(h, dict) and isinstance(h.get('type'), str)
-                and h['type'].split('.')[-1] == name)
-    ] + [hook]
+    hooks = list(cfg.get('custom_hooks') or [])
+    same = [
+        h for h in hooks if isinstance(h, dict)
+        and isinstance(h.get('type'), str) and h['type'].split('.')[-1] == name
+    ]
+    cfg.custom_hooks = [h for h in hooks if h not in same] + [hook]
+    if not same:
+        return f'custom_hooks: added {hook}'
+    if [dict(h) for h in same] == [hook]:
+        return f'custom_hooks: {hook} (the config has it already)'
+    return (f'custom_hooks: {", ".join(str(dict(h)) for h in same)} '
+            f'replaced by {hook}')
+
+
+def claim_work_dir(cfg: Config, writer: str):
+    """:func:`mmconvmlp.utils.output_dir` for the run's work directory.
+
+    Besides the files the project's tools recorded there, the files that
+    MMEngine's runner writes under their own names are accepted (a work
+    directory of an earlier version or of the stock tools):
+    ``YYYYMMDD_HHMMSS/...``, ``last_checkpoint``, ``epoch_N.pth``,
+    ``iter_N.pth``, ``best_*.pth`` and the config's dump (``NAME.py`` or
+    ``YYYYMMDD_HHMMSS.py``). Only rank 0 records.
+
+    Returns:
+        contextlib.AbstractContextManager: The claim; use it with ``with``.
+    """
+    dump = re.escape(osp.basename(cfg.filename or ''))
+    names = re.compile(r'\d{8}_\d{6}(/.+|\.py)|last_checkpoint|best_[^/]+\.pth'
+                       rf'|(epoch|iter)_\d+\.pth|{dump}')
+    return output_dir(
+        cfg.work_dir,
+        writer,
+        fresh=False,
+        accept=names.fullmatch,
+        record=os.environ.get('RANK', '0') == '0')
 
 
 def setup_launcher(cfg: Config) -> None:
@@ -315,7 +516,8 @@ def build_runner(cfg: Config):
 
 
 def run_tool(main: Callable, argv: Optional[List[str]] = None) -> int:
-    """Run ``main(argv)``; a :class:`ToolError`, a refused checkpoint
+    """Run ``main(argv)``; a :class:`ToolError`, a refused output folder
+    (:class:`~mmconvmlp.utils.OutputError`), a refused checkpoint
     (:class:`~mmconvmlp.models.utils.CheckpointError`) or a non-finite loss
     (:class:`~mmconvmlp.engine.hooks.NonFiniteLossError`), also one raised
     inside the runner, prints one message.
@@ -326,7 +528,7 @@ def run_tool(main: Callable, argv: Optional[List[str]] = None) -> int:
     import torch.distributed as dist
     try:
         main(argv)
-    except (ToolError, CheckpointError, NonFiniteLossError) as e:
+    except (ToolError, OutputError, CheckpointError, NonFiniteLossError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 1
     if dist.is_available() and dist.is_initialized():

@@ -115,30 +115,38 @@ def test_tiles_drop_small_cut_parts(converter, tmp_path):
 
 
 def test_user_files_survive(converter, tmp_path):
+    from mmconvmlp.utils import OutputError
     picture, labels = draw()
     out = tmp_path / 'out'
     (out / 'images' / 'train').mkdir(parents=True)
     mine = out / 'images' / 'train' / 'p.png'
     mine.write_bytes(b'a file of the user')
     for overwrite in (False, True):
-        with pytest.raises(FileExistsError, match='images/train/p.png'):
+        with pytest.raises(OutputError, match='images/train/p.png'):
             converter.convert([('p', picture, labels)],
                               str(out),
                               'train',
                               overwrite=overwrite)
     assert mine.read_bytes() == b'a file of the user'
     assert not (out / 'annotations').exists()
-    # its own files are replaced with --overwrite only
-    converter.convert([('q', picture, labels)], str(out), 'train')
-    with pytest.raises(FileExistsError, match='--overwrite'):
-        converter.convert([('q', picture, labels)], str(out), 'train')
-    converter.convert([('q', picture, labels)],
-                      str(out),
+
+
+def test_own_files_replaced_with_overwrite_only(converter, tmp_path):
+    from mmconvmlp.utils import OutputError
+    picture, labels = draw()
+    out = str(tmp_path / 'out')
+    converter.convert([('q', picture, labels)], out, 'train')
+    converter.convert([('q', picture, labels)], out, 'val')  # adds a split
+    with pytest.raises(OutputError, match='--overwrite'):
+        converter.convert([('q', picture, labels)], out, 'train')
+    converter.convert([('q', picture[:, :32], labels[:, :32])],
+                      out,
                       'train',
                       overwrite=True)
-    assert mine.read_bytes() == b'a file of the user'
-    with open(out / 'annotations' / 'instances_train.json') as f:
-        assert len(json.load(f)['annotations']) == 3
+    for split, width in (('train', 32), ('val', 64)):
+        with open(osp.join(out, 'annotations',
+                           f'instances_{split}.json')) as f:
+            assert json.load(f)['images'][0]['width'] == width
 
 
 def test_a_broken_picture_is_named(converter, tmp_path, capsys):

@@ -1,6 +1,7 @@
 """tools/train.py and tools/test.py as a user runs them, on tiny datasets in
 the real COCO and ADE20K layouts: train -> checkpoint -> test (mAP / mIoU),
 resume to the same weights, the authors' layout, and refusals by name."""
+import glob
 import json
 import os.path as osp
 
@@ -64,7 +65,42 @@ def test_test_prints_map_and_saves_outputs(retinanet_run, coco_root, tool_main,
         str(show), '--cfg-options', *DET_TINY
     ]) == 0
     assert 'coco/bbox_mAP: ' in capsys.readouterr().out
-    assert out.is_file() and len(list(show.iterdir())) == 2
+    assert out.is_file() and len(list(show.glob('*.jpg'))) == 2
+
+
+def test_train_logs_what_it_changes_in_the_config(retinanet_run):
+    """One INFO line per change, in the run's log file."""
+    (log, ) = glob.glob(osp.join(retinanet_run, '*', '*.log'))
+    lines = [
+        line.split(' - INFO - ')[1] for line in open(log)
+        if 'tools/train.py changed the config' in line
+    ]
+    prefix = 'tools/train.py changed the config: '
+    assert lines == [
+        prefix + 'train_dataloader.dataset.pipeline.0: LoadImageFromFile '
+        'replaced by mmconvmlp.SafeLoadImageFromFile (undecodable images '
+        'skipped by name)\n',
+        prefix + "custom_hooks: {'type': 'mmconvmlp.CheckpointCheckHook'} "
+        '(the config has it already)\n',
+        prefix + "custom_hooks: {'type': 'mmconvmlp.ResumeStateHook'} (the "
+        'config has it already)\n'
+    ]
+
+
+def test_a_work_dir_with_a_users_file_is_refused(coco_root, tool_main,
+                                                 tmp_path, capsys):
+    mine = tmp_path / 'notes' / 'results.txt'
+    mine.parent.mkdir()
+    mine.write_text('mine')
+    assert tool_main('train', [
+        RETINANET, '--work-dir',
+        str(tmp_path), '--data-root', coco_root, '--cfg-options', *DET_TINY
+    ]) == 1
+    assert f'found 1 file(s): {mine} that it did not write' in \
+        capsys.readouterr().err
+    assert mine.read_text() == 'mine'
+    assert sorted(p.name
+                  for p in tmp_path.rglob('*')) == ['notes', 'results.txt']
 
 
 def test_resumed_run_ends_with_the_uninterrupted_weights(
@@ -111,7 +147,8 @@ def test_authors_layout_evaluates_like_ours(retinanet_run, coco_root,
     for path in (osp.join(retinanet_run, 'epoch_1.pth'), str(authors)):
         assert tool_main('test', [
             RETINANET, path, '--work-dir',
-            str(tmp_path), '--data-root', coco_root, '--cfg-options', *DET_TINY
+            str(tmp_path / 'work'), '--data-root', coco_root, '--cfg-options',
+            *DET_TINY
         ]) == 0
         results.append(
             capsys.readouterr().out.split('Test results of')[1].split('\n',

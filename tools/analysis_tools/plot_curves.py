@@ -8,9 +8,10 @@ Reads MMEngine's ``LocalVisBackend`` logs, every
 ``WORK_DIR/<timestamp>/vis_data/scalars.json`` (JSON lines; a resumed run adds
 a timestamp folder, read in order), and draws one panel per key and one line
 per work dir against MMEngine's ``step`` (the iteration; for the metrics of an
-epoch-based run, the epoch). Needs matplotlib only: MMDetection's
+epoch-based run, the epoch). Needs matplotlib, not seaborn: MMDetection's
 ``analyze_logs.py`` reads the same files but imports seaborn, which
-``make setup`` does not install.
+``make setup`` does not install. An ``--out`` file that the project did not
+write is not replaced.
 """
 import argparse
 import glob
@@ -22,6 +23,11 @@ import matplotlib
 
 matplotlib.use('Agg')  # files only, no display needed
 import matplotlib.pyplot as plt
+
+sys.path.insert(0,
+                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+from mmconvmlp.utils import OutputError, output_file
 
 #: Drawn without ``--keys``: the loss and the main metric of each task.
 DEFAULT_KEYS = ('loss', 'coco/bbox_mAP', 'coco/segm_mAP', 'mIoU')
@@ -67,6 +73,10 @@ def main(argv=None):
         ax.set(title=key, xlabel='step')
         ax.legend()
     fig.tight_layout()
+    try:
+        output_file(args.out, 'tools/analysis_tools/plot_curves.py')
+    except OutputError as e:
+        sys.exit(f'error: {e}')
     fig.savefig(args.out)
     print(f'{", ".join(keys)} of {len(runs)} work dir(s): {args.out}')
     return args.out

@@ -31,9 +31,10 @@ Writes, under ``--out``::
     labels/SPLIT/NAME.png                   0 background, 1 object
     annotations/instances_SPLIT.json        COCO: bbox, RLE masks, one class
 
-A file that is already there and was not written by this converter (it keeps
-``.labels2coco.json``, the list of what it wrote) stops it before anything is
-written; ``--overwrite`` replaces only the files it wrote before.
+A folder holding files the project did not write stops it before anything is
+written (``mmconvmlp.utils.output_dir``, which keeps the list of what was
+written); so do files of an earlier conversion, which ``--overwrite``
+replaces.
 
 Used by ``nuclei2coco.py`` (StarDist's nuclei) and ``mnfinder2coco.py``
 (mnfinder's nuclei), which pass arrays to :func:`convert`.
@@ -49,7 +50,11 @@ import numpy as np
 import pycocotools.mask as mask_util
 from PIL import Image
 
-MANIFEST = '.labels2coco.json'
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
+    __file__)))))  # runs from a clone without installing
+from mmconvmlp.utils import OutputError, output_dir  # noqa: E402
+
+WRITER = 'tools/dataset_converters/labels2coco.py'
 
 
 def read_picture(path):
@@ -133,34 +138,19 @@ def coco_annotations(instances, image_id, first_id):
 
 
 def claim(out, names, overwrite):
-    """Refuse before writing if ``out`` holds a file of ours we did not write.
-
-    Args:
-        out (str): Output folder.
-        names (list[str]): Paths relative to ``out`` about to be written.
-        overwrite (bool): Allow replacing files that the manifest lists.
+    """Refuse before writing when ``out`` holds files the project did not
+    write (:func:`mmconvmlp.utils.output_dir` names them), or, without
+    ``overwrite``, files of ``names`` that an earlier conversion wrote.
 
     Raises:
-        FileExistsError: Naming the files found (at most ten).
+        OutputError: Naming the files found.
     """
-    path = osp.join(out, MANIFEST)
-    ours = set()
-    if osp.isfile(path):
-        with open(path) as f:
-            ours = set(json.load(f))
-    foreign = [n for n in names if osp.lexists(osp.join(out, n))]
-    if overwrite:
-        foreign = [n for n in foreign if n not in ours]
-    if foreign:
-        listed = ', '.join(
-            foreign[:10]) + (' ...' if len(foreign) > 10 else '')
-        why = ('not written by this converter' if overwrite else
-               'already there (--overwrite replaces what this converter '
-               'wrote before)')
-        raise FileExistsError(f'{out}: {len(foreign)} file(s) {why}: {listed}')
-    os.makedirs(out, exist_ok=True)
-    with open(path, 'w') as f:
-        json.dump(sorted(ours | set(names)), f, indent=0)
+    found = sorted(n for n in names if osp.lexists(osp.join(out, n)))
+    if found and not overwrite:
+        raise OutputError(
+            f'{out}: {len(found)} file(s) of an earlier conversion, e.g. '
+            f'{found[0]}; pass --overwrite to replace them (only files this '
+            'project wrote are replaced)')
 
 
 def convert(pictures,
@@ -186,7 +176,7 @@ def convert(pictures,
     Raises:
         ValueError: A picture and its labels differ in size, or a label
             picture is neither integers nor colours.
-        FileExistsError: See :func:`claim`.
+        OutputError: See :func:`claim`.
     """
     images, anns, files = [], [], {}
     for name, picture, labels in pictures:
@@ -209,17 +199,18 @@ def convert(pictures,
             files[f'images/{split}/{file_name}'] = rgb[window]
             files[f'labels/{split}/{file_name}'] = (tile > 0).astype(np.uint8)
     ann_file = f'annotations/instances_{split}.json'
-    claim(out, sorted(files) + [ann_file], overwrite)
-    for rel, array in files.items():
-        os.makedirs(osp.dirname(osp.join(out, rel)), exist_ok=True)
-        Image.fromarray(array).save(osp.join(out, rel))
-    os.makedirs(osp.join(out, 'annotations'), exist_ok=True)
-    with open(osp.join(out, ann_file), 'w') as f:
-        json.dump(
-            dict(
-                images=images,
-                annotations=anns,
-                categories=[dict(id=1, name=class_name)]), f)
+    with output_dir(out, WRITER, fresh=False):  # splits add to one folder
+        claim(out, sorted(files) + [ann_file], overwrite)
+        for rel, array in files.items():
+            os.makedirs(osp.dirname(osp.join(out, rel)), exist_ok=True)
+            Image.fromarray(array).save(osp.join(out, rel))
+        os.makedirs(osp.join(out, 'annotations'), exist_ok=True)
+        with open(osp.join(out, ann_file), 'w') as f:
+            json.dump(
+                dict(
+                    images=images,
+                    annotations=anns,
+                    categories=[dict(id=1, name=class_name)]), f)
     return len(anns)
 
 
@@ -274,7 +265,7 @@ def main(argv=None):
     try:
         count = convert(pictures, args.out, args.split, args.class_name,
                         tuple(args.grid), args.min_area, args.overwrite)
-    except (ValueError, FileExistsError) as e:
+    except (ValueError, OutputError) as e:
         print(e, file=sys.stderr)
         return 1
     print(f'{len(pairs)} pictures -> {args.out} ({args.split}): '

@@ -120,7 +120,7 @@ def main(argv=None):
         return 1
     try:
         counts = convert(args.wheel, args.out, args.overwrite)
-    except FileExistsError as e:
+    except labels2coco.OutputError as e:
         print(e, file=sys.stderr)
         return 1
     print(f'mnfinder -> {args.out}: ' +

@@ -103,7 +103,7 @@ def main(argv=None):
         return 1
     try:
         counts = convert(src, args.out, args.min_area, args.overwrite)
-    except FileExistsError as e:
+    except labels2coco.OutputError as e:
         print(e, file=sys.stderr)
         return 1
     print(f'nuclei from {src} -> {args.out}: ' +

@@ -4,11 +4,13 @@
 each image and label map, and count label values outside the classes.
 
     python tools/misc/check_dataset.py CONFIG [--split train|val|test|all]
-        [--data-root DIR] [--cfg-options KEY=VALUE ...]
+        [--data-root DIR] [--allow-dropped] [--cfg-options KEY=VALUE ...]
 
 ``tools/train.py`` and ``test.py`` check what is cheap before they start
-(annotations parse, files exist); this tool decodes everything, prints each
-file that fails, and exits with 1 when any did.
+(annotations parse, files exist, the COCO annotations MMDetection will
+drop); this tool decodes everything, prints each file that fails and each
+annotation MMDetection will drop, and exits with 1 when a file failed or
+the dropped annotations would stop ``tools/train.py``.
 """
 import argparse
 import os.path as osp
@@ -21,6 +23,7 @@ sys.path.insert(0,
 
 from mmconvmlp.utils import (ToolError, add_common_args, build_dataset,
                              check_data, iter_datasets, load_config, run_tool)
+from mmconvmlp.utils.setup_env import dropped_problem
 
 SPLITS = dict(
     train=['train_dataloader'],
@@ -43,8 +46,16 @@ def main(argv=None) -> int:
     add_common_args(parser)
     args = parser.parse_args(argv)
     cfg = load_config(args)
-    check_data(cfg, 'train' if args.split in ('train', 'val') else 'test')
     bad, seen = [], set()
+    for key, ann, found in check_data(
+            cfg, 'train' if args.split in ('train', 'val') else 'test', True):
+        for reason, items in found['dropped'].items():
+            print('\n'.join(f'{key}: {ann}: annotation {a} of image {i} {f}: '
+                            f'{reason}' for a, i, f in items))
+        problem = dropped_problem(found)
+        if problem and not args.allow_dropped:
+            bad.append(f'{key}: {ann}: {problem} (tools/train.py stops here '
+                       'without --allow-dropped)')
     for loader in SPLITS[args.split]:
         for key, ds in iter_datasets((cfg.get(loader) or {}).get('dataset'),
                                      loader):

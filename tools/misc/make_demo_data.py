@@ -4,21 +4,24 @@
 
     python tools/misc/make_demo_data.py [--out data/demo]
         [--dataset coco|ade20k|all] [--num-train 100] [--num-val 25]
-        [--image-size 320] [--seed 0]
+        [--image-size 320] [--seed 0] [--overwrite]
 
 The demo configs in configs/demo/ read ``data/demo/coco/`` and
-``data/demo/ade/ADEChallengeData2016/``. See :mod:`mmconvmlp.datasets.shapes`.
+``data/demo/ade/ADEChallengeData2016/``. A folder holding files this tool did
+not write is refused (they are named); ``--overwrite`` replaces the files of
+an earlier run, and only those. See ``demo_shapes.py`` beside this file.
 """
 import argparse
 import os.path as osp
 import sys
 import time
 
-# Runs from a clone without installing the package, too.
-sys.path.insert(0,
-                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+# Runs from a clone without installing the package, too; demo_shapes.py is
+# beside this file.
+HERE = osp.dirname(osp.abspath(__file__))
+sys.path[:0] = [osp.dirname(osp.dirname(HERE)), HERE]
 
-from mmconvmlp.datasets.shapes import generate_ade20k, generate_coco
+from demo_shapes import generate_ade20k, generate_coco
 
 
 def parse_args(argv=None):
@@ -47,6 +50,10 @@ def parse_args(argv=None):
         help='objects per image, '
         '1 to this')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='replace the files an earlier run wrote (only those)')
     return parser.parse_args(argv)
 
 
@@ -57,7 +64,8 @@ def main(argv=None) -> int:
         num_val=args.num_val,
         image_size=args.image_size,
         seed=args.seed,
-        max_objects=args.max_objects)
+        max_objects=args.max_objects,
+        overwrite=args.overwrite)
     try:
         if args.dataset in ('coco', 'all'):
             start, root = time.time(), osp.join(args.out, 'coco')

@@ -15,7 +15,6 @@ import numpy as np
 import torch
 from mmengine.dist import get_world_size
 from mmengine.hooks import Hook
-from mmengine.runner import BaseLoop
 
 from mmconvmlp.registry import HOOKS
 
@@ -66,19 +65,16 @@ def set_generator_states(states: dict) -> None:
         torch.cuda.set_rng_state_all(cuda)
 
 
-def _train_loop(runner):
-    """The built train loop, or None (``runner.train_loop`` would build
-    it, e.g. in ``Runner.test``)."""
-    loop = getattr(runner, '_train_loop', None)
-    return loop if isinstance(loop, BaseLoop) else None
-
-
 class _RestoreAfter:
     """Iterator wrapper that calls ``restore`` once ``skip`` items passed.
 
-    ``IterBasedTrainLoop`` resumes by drawing the batches already trained
-    on (which runs their random transforms); the states are restored after
-    that, right before the first new batch.
+    The one place the hook goes beyond MMEngine's hook points, because no
+    hook point lies where the states must be restored: ``IterBasedTrainLoop``
+    resumes by drawing the batches already trained on (which runs their
+    random transforms) after ``before_train_epoch``, and draws each batch
+    before ``before_train_iter``. Wrapping the loop's
+    ``dataloader_iterator`` restores the states right before the first new
+    batch is drawn.
     """
 
     def __init__(self, iterator, skip: int, restore) -> None:
@@ -105,12 +101,13 @@ class ResumeStateHook(Hook):
     With a fixed seed (``randomness=dict(seed=...)``) and
     ``deterministic=True`` a run killed at any moment and resumed from its
     last checkpoint ends with the same weights, on the CPU, as a run that
-    was never interrupted. ``tools/train.py`` adds this hook to every run;
+    was never interrupted (unless it validated right after that checkpoint,
+    see below). ``tools/train.py`` adds this hook to every run;
     in a config of your own::
 
         custom_hooks = [dict(type='mmconvmlp.ResumeStateHook')]
 
-    What it does:
+    What it does, at MMEngine's hook points:
 
     - ``before_save_checkpoint``: stores Python's, numpy's and torch's
       generator states and the train sampler's seed in
@@ -120,11 +117,15 @@ class ResumeStateHook(Hook):
       from such a checkpoint (its epoch and iteration are the runner's),
       sets the sampler's seed back; the generator states are restored at
       the first ``before_train_epoch`` (epoch-based loops), or right after
-      an iteration-based loop has skipped the batches already trained on;
-    - ``before_val`` / ``after_val``: validation inside training leaves the
-      generators as it found them (a data loader iterator draws a seed from
-      torch's), so the states saved before it are those training goes on
-      with.
+      an iteration-based loop has skipped the batches already trained on
+      (see ``_RestoreAfter``, the one adapter).
+
+    The hook changes nothing in a run that is not resumed: validation draws
+    from the generators as it does without the hook. The states stored are
+    those at the checkpoint, so when the interrupted run validated right
+    after saving (validation's data loader draws its seed from torch's
+    generator), the resumed run, which does not validate there again,
+    continues from the states before that validation; the log says so.
 
     Not restored: the generators of data loader worker processes (exact
     with ``num_workers=0`` or non-persistent workers, which are seeded
@@ -137,23 +138,24 @@ class ResumeStateHook(Hook):
     def __init__(self) -> None:
         self._loaded: Optional[dict] = None
         self._pending: Optional[dict] = None
-        self._val_states: Optional[dict] = None
+        self._training = False
 
-    @staticmethod
-    def _sampler(runner):
+    def _sampler(self, runner):
         """The train sampler that has a seed (mmdet's batch samplers hold
-        it; the loader's own ``sampler`` is then torch's default)."""
-        loader = getattr(_train_loop(runner), 'dataloader', None)
+        it; the loader's own ``sampler`` is then torch's default), or None
+        outside training (``runner.train_loop`` would build the loop)."""
+        if not self._training:
+            return None
+        loader = getattr(runner.train_loop, 'dataloader', None)
         batch = getattr(loader, 'batch_sampler', None)
         samplers = [getattr(x, 'sampler', None) for x in (loader, batch)]
         return next((s for s in samplers if hasattr(s, 'seed')), None)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        # A checkpoint saved during validation (save_best) gets the states
-        # training goes on with, not validation's.
-        states = self._val_states or get_generator_states()
         sampler = self._sampler(runner)
-        states = dict(states, sampler_seed=getattr(sampler, 'seed', None))
+        states = dict(
+            get_generator_states(),
+            sampler_seed=getattr(sampler, 'seed', None))
         checkpoint.setdefault('meta', {})[META_KEY] = states
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
@@ -165,6 +167,7 @@ class ResumeStateHook(Hook):
             iter=meta.get('iter'))
 
     def before_train(self, runner) -> None:
+        self._training = True
         loaded, self._loaded = self._loaded, None
         position = (runner.epoch, runner.iter)
         if not loaded or runner.iter == 0 \
@@ -186,6 +189,19 @@ class ResumeStateHook(Hook):
         if seed is not None and getattr(sampler, 'seed', seed) != seed:
             sampler.seed = seed
         self._pending = states
+        loop = runner.train_loop
+        done = runner.iter if hasattr(loop, 'dataloader_iterator') \
+            else runner.epoch
+        interval = getattr(loop, 'val_interval', 0)
+        if runner.val_loop is not None and interval and \
+                done >= getattr(loop, 'val_begin', 1) and done % interval == 0:
+            runner.logger.info(
+                'The interrupted run validated after this checkpoint; the '
+                "resumed run continues from the checkpoint's generator "
+                'states, as before that validation.')
+
+    def after_train(self, runner) -> None:
+        self._training = False
 
     def _restore(self, runner) -> None:
         set_generator_states(self._pending)
@@ -204,12 +220,3 @@ class ResumeStateHook(Hook):
                 loop.dataloader_iterator, skip, lambda: self._restore(runner))
         else:
             self._restore(runner)
-
-    def before_val(self, runner) -> None:
-        if _train_loop(runner) is not None and self._val_states is None:
-            self._val_states = get_generator_states()
-
-    def after_val(self, runner) -> None:
-        if self._val_states is not None:
-            set_generator_states(self._val_states)
-            self._val_states = None

@@ -19,8 +19,11 @@ mask and semantic label are exact: each mask is the rasterisation
 (``pycocotools``) of the polygon stored in the annotation, the image is painted
 through that mask, and the box and area are those of the mask.
 
-The files are written by :mod:`mmconvmlp.datasets.layouts`, the one writer of
-both layouts. Layouts of the demo (``out_dir`` defaults to ``data/demo``)::
+The files are written by ``demo_layouts.py`` (beside this file), the one
+writer of both layouts, into a folder claimed with
+:func:`mmconvmlp.utils.output_dir`: a folder holding files the project did
+not write is refused, and ``overwrite=True`` replaces only the files of an
+earlier run. Layouts of the demo (``out_dir`` defaults to ``data/demo``)::
 
     out_dir/coco/annotations/instances_{train,val}2017.json
     out_dir/coco/{train,val}2017/000000000001.jpg ...
@@ -32,16 +35,18 @@ The ADE20K label maps use ADE20K's own label values (0 is "other", ignored;
 the objects is ``wall``, and ``ball``, ``box`` and ``tent`` are ADE20K classes
 too, so ``ADE20KDataset(metainfo=dict(classes=SEG_CLASSES))`` selects them.
 
-The tiny datasets of the tool tests (:func:`generate_tiny_coco`,
-:func:`generate_tiny_ade20k`) are the same scenes, a few of them, on
-colour-noise backgrounds, written for the paper configs: COCO's 80 categories,
-ADE20K's 150 classes.
+The tiny datasets of the tool tests (``tests/tiny_data.py``) are the same
+scenes, a few of them, on colour-noise backgrounds.
 """
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+from demo_layouts import write_ade20k_split, write_coco_split
 
-from .layouts import write_ade20k_split, write_coco_split
+from mmconvmlp.utils import output_dir
+
+#: Who writes the demo data, in the manifests and messages.
+WRITER = 'tools/misc/make_demo_data.py'
 
 #: Object classes of the demo, in label order.
 CLASSES = ('ball', 'box', 'tent')
@@ -50,16 +55,6 @@ SEG_CLASSES = ('wall', ) + CLASSES
 #: 0-based index of each semantic class in
 #: ``ADE20KDataset.METAINFO['classes']``.
 ADE20K_INDEX = {'wall': 0, 'box': 41, 'tent': 114, 'ball': 119}
-#: COCO 2017's category ids in the order of its 80 classes (1..90, gaps kept).
-COCO_CATEGORY_IDS = tuple(
-    i for i in range(1, 91)
-    if i not in (12, 26, 29, 30, 45, 66, 68, 69, 71, 83))
-#: COCO category of each demo class in :func:`generate_tiny_coco`.
-TINY_COCO_NAMES = {
-    'ball': 'sports ball',
-    'box': 'suitcase',
-    'tent': 'umbrella'
-}
 #: Colour (RGB) that tints each object class.
 _TINTS = np.array([[225, 40, 35], [235, 185, 60], [40, 90, 235]],
                   dtype=np.float32)
@@ -231,11 +226,10 @@ def _split_scenes(photos: Optional[Sequence[np.ndarray]], seed: int,
                   max_objects: int, object_size: Tuple[float, float]):
     """``(split, scenes)`` for ``'train'``, then ``'val'``.
 
-    The scenes are cut from ``photos`` (default: :func:`load_photos`, after
-    the arguments are checked). Split ``i`` draws from seed ``seed + i``:
-    datasets that should not share scenes pass seeds far apart.
+    The scenes are cut from ``photos`` (default: :func:`load_photos`). Split
+    ``i`` draws from seed ``seed + i``: datasets that should not share scenes
+    pass seeds far apart.
     """
-    _check_args(num_train, num_val, image_size, max_objects, object_size)
     photos = load_photos() if photos is None else photos  # decoded once
     splits = (('train', num_train), ('val', num_val))
     for index, (split, count) in enumerate(splits):
@@ -246,51 +240,57 @@ def _split_scenes(photos: Optional[Sequence[np.ndarray]], seed: int,
 def _write_coco(out_dir: str, categories: Sequence[Dict],
                 category_ids: Sequence[int],
                 photos: Optional[Sequence[np.ndarray]], seed: int,
-                info: Optional[Dict], **kwargs) -> Dict[str, int]:
+                info: Optional[Dict], overwrite: bool,
+                **kwargs) -> Dict[str, int]:
     """Scenes in the COCO layout, demo class ``i`` written as category
     ``category_ids[i]``; ``kwargs`` as in :func:`generate_coco`."""
+    _check_args(**kwargs)
     counts = {}
-    for split, scenes in _split_scenes(photos, seed * 1000, **kwargs):
-        images, annotations = [], []
-        for img, objects in scenes:
-            images.append(img)
-            annotations.append([(category_ids[label], polygon)
-                                for label, polygon, _ in objects])
-        write_coco_split(
-            out_dir, split, images, annotations, categories, info=info)
-        counts[f'{split}2017'] = len(images)
-        counts[f'{split}2017_objects'] = sum(map(len, annotations))
+    with output_dir(out_dir, WRITER, overwrite=overwrite):
+        for split, scenes in _split_scenes(photos, seed * 1000, **kwargs):
+            images, annotations = [], []
+            for img, objects in scenes:
+                images.append(img)
+                annotations.append([(category_ids[label], polygon)
+                                    for label, polygon, _ in objects])
+            write_coco_split(
+                out_dir, split, images, annotations, categories, info=info)
+            counts[f'{split}2017'] = len(images)
+            counts[f'{split}2017_objects'] = sum(map(len, annotations))
     return counts
 
 
 def _write_ade20k(out_dir: str, photos: Optional[Sequence[np.ndarray]],
-                  seed: int, **kwargs) -> Dict[str, int]:
+                  seed: int, overwrite: bool, **kwargs) -> Dict[str, int]:
     """Scenes in the ADE20K layout; ``kwargs`` as in :func:`generate_coco`."""
+    _check_args(**kwargs)
     values = np.array([ADE20K_INDEX[name] + 1 for name in SEG_CLASSES],
                       dtype=np.uint8)
     counts = {}
-    for split, scenes in _split_scenes(photos, seed * 1000 + 500, **kwargs):
-        images, label_maps = [], []
-        for img, objects in scenes:
-            label_map = np.full(img.shape[:2], values[0], dtype=np.uint8)
-            for label, _, mask in objects:
-                label_map[mask] = values[label + 1]
-            images.append(img)
-            label_maps.append(label_map)
-        write_ade20k_split(out_dir, split, images, label_maps)
-        counts['training' if split == 'train' else 'validation'] = len(images)
+    with output_dir(out_dir, WRITER, overwrite=overwrite):
+        for split, scenes in _split_scenes(photos, seed * 1000 + 500,
+                                           **kwargs):
+            images, label_maps = [], []
+            for img, objects in scenes:
+                label_map = np.full(img.shape[:2], values[0], dtype=np.uint8)
+                for label, _, mask in objects:
+                    label_map[mask] = values[label + 1]
+                images.append(img)
+                label_maps.append(label_map)
+            write_ade20k_split(out_dir, split, images, label_maps)
+            counts['training' if split == 'train' else 'validation'] = len(
+                images)
     return counts
 
 
-def generate_coco(
-    out_dir: str = 'data/demo/coco',
-    num_train: int = 100,
-    num_val: int = 25,
-    image_size: int = 320,
-    seed: int = 0,
-    max_objects: int = 3,
-    object_size: Tuple[float, float] = (0.2, 0.45)
-) -> Dict[str, int]:
+def generate_coco(out_dir: str = 'data/demo/coco',
+                  num_train: int = 100,
+                  num_val: int = 25,
+                  image_size: int = 320,
+                  seed: int = 0,
+                  max_objects: int = 3,
+                  object_size: Tuple[float, float] = (0.2, 0.45),
+                  overwrite: bool = False) -> Dict[str, int]:
     """Write the demo dataset in the layout of COCO 2017 object detection.
 
     ``out_dir/annotations/instances_{train,val}2017.json`` (boxes as
@@ -309,6 +309,8 @@ def generate_coco(
         max_objects (int): Objects per image, 1 to this. Defaults to 3.
         object_size (tuple[float, float]): Object side (or diameter) range as
             fractions of ``image_size``. Defaults to (0.2, 0.45).
+        overwrite (bool): Replace the files an earlier run wrote to
+            ``out_dir`` (only those). Defaults to False.
 
     Returns:
         dict: Number of images and objects written per split, e.g.
@@ -317,6 +319,8 @@ def generate_coco(
     Raises:
         ValueError: An argument out of range.
         RuntimeError: scikit-image, which provides the photographs, is missing.
+        mmconvmlp.utils.OutputError: ``out_dir`` holds files the project did
+            not write, or, without ``overwrite``, those of an earlier run.
     """
     categories = [
         dict(id=i + 1, name=name, supercategory='shape')
@@ -332,6 +336,7 @@ def generate_coco(
         photos=None,
         seed=seed,
         info=info,
+        overwrite=overwrite,
         num_train=num_train,
         num_val=num_val,
         image_size=image_size,
@@ -339,15 +344,14 @@ def generate_coco(
         object_size=object_size)
 
 
-def generate_ade20k(
-    out_dir: str = 'data/demo/ade/ADEChallengeData2016',
-    num_train: int = 100,
-    num_val: int = 25,
-    image_size: int = 320,
-    seed: int = 0,
-    max_objects: int = 3,
-    object_size: Tuple[float, float] = (0.2, 0.45)
-) -> Dict[str, int]:
+def generate_ade20k(out_dir: str = 'data/demo/ade/ADEChallengeData2016',
+                    num_train: int = 100,
+                    num_val: int = 25,
+                    image_size: int = 320,
+                    seed: int = 0,
+                    max_objects: int = 3,
+                    object_size: Tuple[float, float] = (0.2, 0.45),
+                    overwrite: bool = False) -> Dict[str, int]:
     """Write the demo dataset in the layout of ADE20K (ADEChallengeData2016).
 
     JPEG images in ``out_dir/images/{training,validation}/`` and label maps
@@ -360,8 +364,8 @@ def generate_ade20k(
     Args:
         out_dir (str): Dataset root, the ``data_root`` of an ADE20K config.
             Defaults to ``'data/demo/ade/ADEChallengeData2016'``.
-        num_train, num_val, image_size, seed, max_objects, object_size: As in
-            :func:`generate_coco`.
+        num_train, num_val, image_size, seed, max_objects, object_size,
+            overwrite: As in :func:`generate_coco`.
 
     Returns:
         dict: Number of images written per split
@@ -370,104 +374,16 @@ def generate_ade20k(
     Raises:
         ValueError: An argument out of range.
         RuntimeError: scikit-image, which provides the photographs, is missing.
+        mmconvmlp.utils.OutputError: ``out_dir`` holds files the project did
+            not write, or, without ``overwrite``, those of an earlier run.
     """
     return _write_ade20k(
         out_dir,
         photos=None,
         seed=seed,
+        overwrite=overwrite,
         num_train=num_train,
         num_val=num_val,
         image_size=image_size,
         max_objects=max_objects,
         object_size=object_size)
-
-
-def coco_categories() -> List[Dict]:
-    """COCO 2017's 80 categories: MMDetection's class names with COCO's ids.
-
-    Returns:
-        list[dict]: ``dict(id, name, supercategory='none')`` in the order of
-        ``CocoDataset.METAINFO['classes']``; ids run 1..90 with COCO's gaps.
-    """
-    from mmdet.datasets import CocoDataset
-    names = CocoDataset.METAINFO['classes']
-    return [
-        dict(id=cat_id, name=name, supercategory='none')
-        for cat_id, name in zip(COCO_CATEGORY_IDS, names)
-    ]
-
-
-def generate_tiny_coco(root: str,
-                       num_train: int = 4,
-                       num_val: int = 2,
-                       image_size: int = 128,
-                       seed: int = 0) -> str:
-    """Write a tiny dataset in the COCO 2017 layout for the paper configs.
-
-    The scenes of :func:`generate_coco` on colour-noise backgrounds (no
-    photographs, so no scikit-image), written with all 80
-    COCO categories (:func:`coco_categories`): the paper configs' 80-class
-    ``CocoDataset`` and ``CocoMetric`` select and map categories by name and
-    id. The objects are labelled :data:`TINY_COCO_NAMES`.
-
-    Args:
-        root (str): Dataset root.
-        num_train (int): Training images. Defaults to 4.
-        num_val (int): Validation images. Defaults to 2.
-        image_size (int): Side of the square images in pixels (>= 64).
-            Defaults to 128.
-        seed (int): Random seed. Defaults to 0.
-
-    Returns:
-        str: ``root``.
-
-    Raises:
-        ValueError: An argument out of range.
-    """
-    categories = coco_categories()
-    ids = {cat['name']: cat['id'] for cat in categories}
-    _write_coco(
-        root,
-        categories, [ids[TINY_COCO_NAMES[name]] for name in CLASSES],
-        photos=_synthetic_photos(seed),
-        seed=seed,
-        info=None,
-        num_train=num_train,
-        num_val=num_val,
-        image_size=image_size,
-        max_objects=3,
-        object_size=(0.2, 0.45))
-    return root
-
-
-def generate_tiny_ade20k(root: str,
-                         num_train: int = 4,
-                         num_val: int = 2,
-                         image_size: int = 128,
-                         seed: int = 0) -> str:
-    """Write a tiny dataset in the ADE20K layout for the paper configs.
-
-    The scenes of :func:`generate_ade20k` (ADE20K's label values, so the
-    paper configs' 150-class ``ADE20KDataset`` reads them) on colour-noise
-    backgrounds: no photographs, so no scikit-image.
-
-    Args:
-        root, num_train, num_val, image_size, seed: As in
-            :func:`generate_tiny_coco`.
-
-    Returns:
-        str: ``root``.
-
-    Raises:
-        ValueError: An argument out of range.
-    """
-    _write_ade20k(
-        root,
-        photos=_synthetic_photos(seed),
-        seed=seed,
-        num_train=num_train,
-        num_val=num_val,
-        image_size=image_size,
-        max_objects=3,
-        object_size=(0.2, 0.45))
-    return root

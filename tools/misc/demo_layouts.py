@@ -1,7 +1,7 @@
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
 """Writers of one split in the on-disk layouts of COCO 2017 and ADE20K.
 
-Every dataset this package generates (the demo datasets, the tiny datasets
+Every dataset the project generates (the demo datasets, the tiny datasets
 of the tool tests) is written by these two functions, so all of them are read
 by MMDetection's ``CocoDataset``/``CocoMetric`` and MMSegmentation's
 ``ADE20KDataset``/``IoUMetric`` exactly as the real datasets are::
@@ -10,11 +10,14 @@ by MMDetection's ``CocoDataset``/``CocoMetric`` and MMSegmentation's
     root/{train,val}2017/000000000001.jpg ...
     root/images/{training,validation}/ADE_*.jpg         write_ade20k_split
     root/annotations/{training,validation}/ADE_*.png
+
+They write into ``root`` as they find it: their callers claim it first with
+:func:`mmconvmlp.utils.output_dir`, which refuses a folder holding files the
+project did not write.
 """
 import json
 import os
 import os.path as osp
-import shutil
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -26,17 +29,6 @@ DEFAULT_COCO_INFO = dict(
     year=2026)
 #: ADE20K's folder for each split name.
 _ADE20K_SPLITS = {'train': 'training', 'val': 'validation'}
-
-
-def _fresh_dir(path: str) -> None:
-    """Make ``path`` an empty directory.
-
-    Stale files of an earlier, larger run would otherwise be picked up:
-    ``ADE20KDataset`` lists its directories.
-    """
-    if osp.isdir(path):
-        shutil.rmtree(path)
-    os.makedirs(path)
 
 
 def _check_split(split: str) -> None:
@@ -63,7 +55,7 @@ def write_coco_split(root: str,
                      info: Optional[Dict] = None) -> str:
     """Write one split of a dataset in the COCO 2017 layout.
 
-    The JPEG images go to ``root/{split}2017/`` (a fresh folder) as
+    The JPEG images go to ``root/{split}2017/`` as
     ``000000000001.jpg``, ... (image ids 1, 2, ... in the order given), the
     annotations to ``root/annotations/instances_{split}2017.json``. Each
     object is given as one polygon; its mask is the polygon's rasterisation
@@ -106,7 +98,7 @@ def write_coco_split(root: str,
                 raise ValueError(f'image {i}: category id {category_id} is '
                                  'not among the categories')
     image_dir = osp.join(root, f'{split}2017')
-    _fresh_dir(image_dir)
+    os.makedirs(image_dir, exist_ok=True)
     os.makedirs(osp.join(root, 'annotations'), exist_ok=True)
     image_infos, anns = [], []
     for image_id, (img, objects) in enumerate(zip(images, annotations), 1):
@@ -146,7 +138,7 @@ def write_ade20k_split(root: str, split: str, images: Sequence[np.ndarray],
 
     The JPEG images go to ``root/images/{training,validation}/`` and the
     label maps (8-bit PNG) to ``root/annotations/{training,validation}/``,
-    both folders fresh, named ``ADE_train_00000001`` (``ADE_val_...`` for
+    named ``ADE_train_00000001`` (``ADE_val_...`` for
     the validation split), ... in the order given. Label values are
     ADE20K's: 0 is "other" (ignored with ``reduce_zero_label=True``) and
     ``i + 1`` is class ``i`` of ``ADE20KDataset.METAINFO['classes']``.
@@ -180,8 +172,8 @@ def write_ade20k_split(root: str, split: str, images: Sequence[np.ndarray],
     folder = _ADE20K_SPLITS[split]
     image_dir = osp.join(root, 'images', folder)
     label_dir = osp.join(root, 'annotations', folder)
-    _fresh_dir(image_dir)
-    _fresh_dir(label_dir)
+    os.makedirs(image_dir, exist_ok=True)
+    os.makedirs(label_dir, exist_ok=True)
     names = []
     for i, (img, label_map) in enumerate(zip(images, label_maps)):
         name = f'ADE_{split}_{i + 1:08d}'
