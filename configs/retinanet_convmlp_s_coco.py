@@ -9,12 +9,15 @@ _base_ = [
     'mmdet::_base_/default_runtime.py',
 ]
 custom_imports = dict(imports=['mmconvmlp'], allow_failed_imports=False)
-# Checkpoints read weights-only (http(s) too) and refused unless they fit the
-# model; resumed runs draw the same random numbers as uninterrupted ones.
+# Checkpoints read weights-only (every scheme) and refused unless they fit
+# the model; resumed runs draw the same random numbers as uninterrupted ones;
+# checkpoints written in plain types, which torch.load(weights_only=True) and
+# so the stock inferencers read.
 custom_hooks = [
     dict(type='mmconvmlp.SafeLoadingHook'),
     dict(type='mmconvmlp.CheckpointCheckHook'),
     dict(type='mmconvmlp.ResumeStateHook'),
+    dict(type='mmconvmlp.PlainCheckpointHook'),
 ]
 
 model = dict(

@@ -5,8 +5,8 @@ Importing it registers the project's modules in its own registries (scope
 ``mmconvmlp``, children of MMEngine's) and changes nothing else.
 """
 from .datasets import SafeLoadImageFromFile
-from .engine import (CheckpointCheckHook, CPUAmpOptimWrapper, ResumeStateHook,
-                     SafeLoadingHook)
+from .engine import (CheckpointCheckHook, CPUAmpOptimWrapper,
+                     PlainCheckpointHook, ResumeStateHook, SafeLoadingHook)
 from .models import ConvMLP
 from .registry import HOOKS, MODELS, OPTIM_WRAPPERS, TRANSFORMS
 from .utils import swap_backbone
@@ -14,6 +14,7 @@ from .version import __version__
 
 __all__ = [
     '__version__', 'MODELS', 'OPTIM_WRAPPERS', 'HOOKS', 'TRANSFORMS',
-    'ConvMLP', 'CheckpointCheckHook', 'SafeLoadingHook', 'ResumeStateHook',
-    'CPUAmpOptimWrapper', 'SafeLoadImageFromFile', 'swap_backbone'
+    'ConvMLP', 'CheckpointCheckHook', 'SafeLoadingHook', 'PlainCheckpointHook',
+    'ResumeStateHook', 'CPUAmpOptimWrapper', 'SafeLoadImageFromFile',
+    'swap_backbone'
 ]

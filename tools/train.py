@@ -84,6 +84,7 @@ def main(argv=None):
                 step['type'] = 'mmconvmlp.SafeLoadImageFromFile'
     add_hook(cfg, dict(type='mmconvmlp.CheckpointCheckHook'))
     add_hook(cfg, dict(type='mmconvmlp.ResumeStateHook'))
+    add_hook(cfg, dict(type='mmconvmlp.PlainCheckpointHook'))
     setup_launcher(cfg)
     runner = build_runner(cfg)
     if args.resume == 'auto' and latest is None:

@@ -1,9 +1,10 @@
 """Parts of MMEngine's training loop that configs name: hooks and the CPU
 mixed-precision optimizer wrapper."""
-from .hooks import CheckpointCheckHook, ResumeStateHook, SafeLoadingHook
+from .hooks import (CheckpointCheckHook, PlainCheckpointHook, ResumeStateHook,
+                    SafeLoadingHook)
 from .optimizers import CPUAmpOptimWrapper, has_native_bf16
 
 __all__ = [
-    'CheckpointCheckHook', 'ResumeStateHook', 'SafeLoadingHook',
-    'CPUAmpOptimWrapper', 'has_native_bf16'
+    'CheckpointCheckHook', 'PlainCheckpointHook', 'ResumeStateHook',
+    'SafeLoadingHook', 'CPUAmpOptimWrapper', 'has_native_bf16'
 ]
