@@ -164,8 +164,9 @@ def hostile_sources(hostile_checkpoint, serve, monkeypatch):
         monkeypatch.setattr(ckpt, 'get_external_models',
                             lambda: dict(table, hostile_file=path))
         monkeypatch.setattr(
-            ckpt, 'get_file_backend', lambda *args, **kwargs: types.
-            SimpleNamespace(get=lambda _: open(path, 'rb').read()))
+            ckpt, 'get_file_backend',
+            lambda *args, **kwargs: types.SimpleNamespace(get=lambda _: open(
+                path, 'rb').read()))
         pavi_model = types.SimpleNamespace(
             name='hostile.pth', download=lambda dst: shutil.copy(path, dst))
         monkeypatch.setitem(

@@ -127,10 +127,11 @@ def run(convmlp, DetConvMLP, kwargs: dict, store_weights: bool) -> dict:
     torch.manual_seed(0)
     classifier = convmlp.ConvMLP(classifier_head=True, **kwargs)
     sd = fill(classifier, rng)
-    x = torch.from_numpy(
-        rng.standard_normal(INPUT_SHAPE).astype(np.float32))
-    wrapper = DetConvMLP(**{k: v
-                            for k, v in kwargs.items() if k != 'num_classes'})
+    x = torch.from_numpy(rng.standard_normal(INPUT_SHAPE).astype(np.float32))
+    wrapper = DetConvMLP(**{
+        k: v
+        for k, v in kwargs.items() if k != 'num_classes'
+    })
     backbone = {
         k: torch.from_numpy(v)
         for k, v in sd.items() if not k.startswith(('norm.', 'head.'))

@@ -13,7 +13,8 @@ RETINANET = osp.join(REPO, 'configs', 'retinanet_convmlp_s_coco.py')
 DEMO = osp.join(REPO, 'configs', 'demo', 'retinanet_convmlp_s_demo.py')
 TINY = [
     'model.backbone.init_cfg=None', 'train_cfg.max_epochs=1',
-    'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
+    'test_dataloader.num_workers=0',
+    'test_dataloader.persistent_workers=False',
     'train_dataloader.num_workers=0',
     'train_dataloader.persistent_workers=False',
     'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False'
@@ -40,8 +41,8 @@ def _stock_runner(source, coco_root, tool_main, tmp_path):
     cfg.merge_from_dict(dict(o.split('=', 1) for o in TINY[:1]))
     cfg.test_dataloader.update(num_workers=0, persistent_workers=False)
     cfg.test_dataloader.dataset.data_root = coco_root + '/'
-    cfg.test_evaluator.ann_file = osp.join(
-        coco_root, 'annotations', 'instances_val2017.json')
+    cfg.test_evaluator.ann_file = osp.join(coco_root, 'annotations',
+                                           'instances_val2017.json')
     cfg.update(work_dir=str(tmp_path), load_from=source)
     try:
         Runner.from_cfg(cfg).test()
@@ -52,24 +53,29 @@ def _stock_runner(source, coco_root, tool_main, tmp_path):
 
 
 TOOLS = {
-    'test': lambda source, coco_root, tool_main, tmp_path: tool_main(
+    'test':
+    lambda source, coco_root, tool_main, tmp_path: tool_main(
         'test',
-        [RETINANET, source, '--data-root', coco_root, '--cfg-options', *TINY
-         ]),
-    'train load_from': lambda source, coco_root, tool_main, tmp_path: tool_main(
+        [RETINANET, source, '--data-root', coco_root, '--cfg-options', *TINY]),
+    'train load_from':
+    lambda source, coco_root, tool_main, tmp_path: tool_main(
         'train', [
             RETINANET, '--work-dir',
             str(tmp_path), '--data-root', coco_root, '--cfg-options', *TINY,
             f'load_from={source}'
         ]),
-    'infer': lambda source, coco_root, tool_main, tmp_path: tool_main(
+    'infer':
+    lambda source, coco_root, tool_main, tmp_path: tool_main(
         'infer', [DEMO, source, coco_root, '--out-dir',
                   str(tmp_path)]),
-    'convert': lambda source, coco_root, tool_main, tmp_path: tool_main(
+    'convert':
+    lambda source, coco_root, tool_main, tmp_path: tool_main(
         'model_converters/convmlp2mmconvmlp',
         [source, str(tmp_path / 'out.pth')]),
-    'pytorch2onnx': _onnx,
-    'stock runner': _stock_runner,
+    'pytorch2onnx':
+    _onnx,
+    'stock runner':
+    _stock_runner,
 }
 
 
@@ -102,8 +108,8 @@ def _stock_loaders(monkeypatch):
     monkeypatch.setattr(ckpt.CheckpointLoader, '_schemes', stock)
 
 
-def test_each_tool_refuses_it(hostile_sources, coco_root, tool_main,
-                              tmp_path, capsys, monkeypatch):
+def test_each_tool_refuses_it(hostile_sources, coco_root, tool_main, tmp_path,
+                              capsys, monkeypatch):
     """The fast subset: every tool through one name scheme (the slow test
     above takes every scheme)."""
     sources, marker = hostile_sources
@@ -125,7 +131,8 @@ def test_advice_for_a_refused_file_works(tmp_path, tool_main, capsys):
     from argparse import Namespace
     state = {'backbone.stem.0.conv.weight': torch.ones(2)}
     src, dst = str(tmp_path / 'src.pth'), str(tmp_path / 'dst.pth')
-    torch.save(dict(state_dict=state, extra=Namespace(a=1), meta=dict(a=1)), src)
+    torch.save(
+        dict(state_dict=state, extra=Namespace(a=1), meta=dict(a=1)), src)
     assert tool_main('model_converters/convmlp2mmconvmlp', [src, dst]) == 1
     assert '--trust-source' in capsys.readouterr().err
     assert tool_main('model_converters/convmlp2mmconvmlp',
@@ -137,4 +144,30 @@ def test_advice_for_a_refused_file_works(tmp_path, tool_main, capsys):
     dst2 = tmp_path / 'dst2.pth'
     assert tool_main('model_converters/convmlp2mmconvmlp',
                      ['--trust-source', src, str(dst2)]) == 1
-    assert 'argparse.Namespace' in capsys.readouterr().err and not dst2.exists()
+    assert 'argparse.Namespace' in capsys.readouterr(
+    ).err and not dst2.exists()
+
+
+def test_converter_rewrites_a_checkpoint_without_the_plain_hook(
+        tmp_path, tool_main):
+    """docs/inference.md's one-line fix: a file as MMEngine writes it (its
+    message hub's HistoryBuffer, numpy inside) becomes one that
+    torch.load(weights_only=True) reads, weights and meta kept."""
+    import pickle
+
+    from mmengine.logging import MessageHub
+    hub = MessageHub.get_instance('converter_plain_test')
+    hub.update_scalar('train/loss', 0.5)
+    state = {'backbone.stem.0.conv.weight': torch.arange(3.)}
+    meta = dict(iter=1, dataset_meta=dict(classes=('a', 'b')))
+    src, dst = tmp_path / 'old.pth', tmp_path / 'new.pth'
+    torch.save(
+        dict(meta=meta, state_dict=state, message_hub=hub.state_dict()), src)
+    with pytest.raises(pickle.UnpicklingError, match='HistoryBuffer'):
+        torch.load(src, weights_only=True)
+    assert tool_main('model_converters/convmlp2mmconvmlp',
+                     [str(src), str(dst)]) == 0
+    out = torch.load(dst, weights_only=True)
+    assert torch.equal(out['state_dict']['backbone.stem.0.conv.weight'],
+                       torch.arange(3.))
+    assert out['meta'] == meta
