@@ -26,9 +26,10 @@ setup(
     # source archive that must be built against the installed torch (see
     # README).
     install_requires=[
-        # torch.serialization.safe_globals and torch.hub's weights_only
-        # (2.5); public load-state-dict pre-hooks (2.0).
-        'torch>=2.5',
+        # 2.6: safe_globals entries as (function, 'module.name') tuples,
+        # get_unsafe_globals_in_checkpoint, weights-only loading by default
+        # (which the stock inferencers meet on every checkpoint).
+        'torch>=2.6',
         'mmengine>=0.10.0,<1.0.0',
         'mmcv>=2.0.0,<2.2.0',
         'numpy',

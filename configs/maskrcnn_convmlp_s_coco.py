@@ -9,13 +9,16 @@ _base_ = [
     'mmdet::_base_/default_runtime.py',
 ]
 custom_imports = dict(imports=['mmconvmlp'], allow_failed_imports=False)
-# Checkpoints read weights-only (http(s) too) and refused unless they fit the
-# model; resumed runs draw the same random numbers as uninterrupted ones; a
-# NaN or infinite loss stops the run, naming the loss term and the images.
+# Checkpoints read weights-only (every scheme) and refused unless they fit
+# the model; resumed runs draw the same random numbers as uninterrupted ones;
+# checkpoints written in plain types, which torch.load(weights_only=True) and
+# so the stock inferencers read; a NaN or infinite loss stops the run, naming
+# the loss term and the images.
 custom_hooks = [
     dict(type='mmconvmlp.SafeLoadingHook'),
     dict(type='mmconvmlp.CheckpointCheckHook'),
     dict(type='mmconvmlp.ResumeStateHook'),
+    dict(type='mmconvmlp.PlainCheckpointHook'),
     dict(type='mmconvmlp.LossCheckHook'),
 ]
 

@@ -6,7 +6,7 @@ Importing it registers the project's modules in its own registries (scope
 """
 from .datasets import SafeLoadImageFromFile
 from .engine import (CheckpointCheckHook, CPUAmpOptimWrapper, LossCheckHook,
-                     ResumeStateHook, SafeLoadingHook)
+                     PlainCheckpointHook, ResumeStateHook, SafeLoadingHook)
 from .models import ConvMLP
 from .registry import HOOKS, MODELS, OPTIM_WRAPPERS, TRANSFORMS
 from .utils import swap_backbone
@@ -15,6 +15,6 @@ from .version import __version__
 __all__ = [
     '__version__', 'MODELS', 'OPTIM_WRAPPERS', 'HOOKS', 'TRANSFORMS',
     'ConvMLP', 'CheckpointCheckHook', 'SafeLoadingHook', 'ResumeStateHook',
-    'LossCheckHook', 'CPUAmpOptimWrapper', 'SafeLoadImageFromFile',
+    'LossCheckHook', 'PlainCheckpointHook', 'CPUAmpOptimWrapper', 'SafeLoadImageFromFile',
     'swap_backbone'
 ]

@@ -7,8 +7,10 @@ import logging
 import os
 import os.path as osp
 import shlex
+import shutil
 import sys
 import threading
+import types
 
 import pytest
 
@@ -140,3 +142,41 @@ def serve(tmp_path, monkeypatch):
     127.0.0.1, yielding its base URL; torch hub's cache goes to tmp_path."""
     monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
     return _serve
+
+
+@pytest.fixture
+def hostile_sources(hostile_checkpoint, serve, monkeypatch):
+    """``(sources, marker)``: ``hostile_checkpoint`` through every scheme of
+    MMEngine's ``CheckpointLoader``: its path; http on 127.0.0.1; the name
+    schemes (``torchvision://``, ``modelzoo://``, ``open-mmlab://`` to a URL,
+    ``openmmlab://`` to a file, ``mmcls://``) with their tables pointing at
+    it; ``pavi://``, ``s3://`` and ``petrel://`` with their clients replaced
+    by readers of the file. ``CheckpointLoader``'s table is restored after
+    the test."""
+    import mmengine.runner.checkpoint as ckpt
+    path, marker = hostile_checkpoint
+    monkeypatch.setattr(ckpt.CheckpointLoader, '_schemes',
+                        ckpt.CheckpointLoader._schemes.copy())
+    with serve(osp.dirname(path)) as base:
+        url = f'{base}/{osp.basename(path)}'
+        table = dict(hostile=url)
+        for name in ('get_torchvision_models', 'get_mmcls_models'):
+            monkeypatch.setattr(ckpt, name, lambda: table)
+        monkeypatch.setattr(ckpt, 'get_external_models',
+                            lambda: dict(table, hostile_file=path))
+        monkeypatch.setattr(
+            ckpt, 'get_file_backend',
+            lambda *args, **kwargs: types.SimpleNamespace(get=lambda _: open(
+                path, 'rb').read()))
+        pavi_model = types.SimpleNamespace(
+            name='hostile.pth', download=lambda dst: shutil.copy(path, dst))
+        monkeypatch.setitem(
+            sys.modules, 'pavi',
+            types.SimpleNamespace(
+                modelcloud=types.SimpleNamespace(get=lambda _: pavi_model)))
+        yield [
+            path, url, 'torchvision://hostile', 'modelzoo://hostile',
+            'open-mmlab://hostile', 'openmmlab://hostile_file',
+            'mmcls://hostile', 'pavi://hostile', 's3://bucket/hostile.pth',
+            'petrel://bucket/hostile.pth'
+        ], marker

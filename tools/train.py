@@ -93,6 +93,7 @@ def main(argv=None):
                                '(undecodable images skipped by name)')
     changes.append(add_hook(cfg, dict(type='mmconvmlp.CheckpointCheckHook')))
     changes.append(add_hook(cfg, dict(type='mmconvmlp.ResumeStateHook')))
+    changes.append(add_hook(cfg, dict(type='mmconvmlp.PlainCheckpointHook')))
     setup_launcher(cfg)
     with claim_work_dir(cfg, 'tools/train.py'):
         runner = build_runner(cfg)

@@ -10,7 +10,8 @@ an MMSegmentation encoder-decoder (Semantic FPN) up to its raw head outputs
 (per-level class scores and box deltas; segmentation logits), ``--what
 backbone`` the backbone's feature maps; batch, height and width are dynamic
 (``torch.onnx.export(..., dynamo=False, opset_version=17)``). Without a
-checkpoint the weights are random (PyTorch default init, no download).
+checkpoint the weights are random (PyTorch default init, no download). The
+checkpoint is read weights-only, whatever its scheme (``enable_safe_loading``).
 
 ``--verify`` runs the config's test pipeline and data preprocessor on
 ``--image`` (default: a random image), then the file on ONNX Runtime and the
@@ -43,6 +44,8 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner import load_checkpoint
+
+from mmconvmlp.models.utils import CheckpointError, enable_safe_loading
 
 DEFAULT_SHAPES = {'mmdet': (800, 1216), 'mmseg': (512, 512)}
 
@@ -189,7 +192,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
     cfg = Config.fromfile(args.config)
     cfg.merge_from_dict(args.cfg_options or {})
-    model = build(cfg, args.checkpoint)
+    enable_safe_loading()
+    try:
+        model = build(cfg, args.checkpoint)
+    except CheckpointError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 1
     if args.what == 'model' and not (hasattr(model, 'decode_head')
                                      or hasattr(model, 'bbox_head')):
         sys.exit(f'error: {type(model).__name__} is not exported whole; '

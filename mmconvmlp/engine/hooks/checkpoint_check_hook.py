@@ -59,10 +59,12 @@ class CheckpointCheckHook(Hook):
 
 @HOOKS.register_module()
 class SafeLoadingHook(Hook):
-    """Read every checkpoint of the run weights-only, http(s) ones included.
+    """Read every checkpoint of the run weights-only, whatever its scheme
+    (local, http(s), ``torchvision://``, ``open-mmlab://``, ``mmcls://``,
+    ...).
 
     For runs of the stock MMDetection/MMSegmentation tools (this project's
-    tools do it themselves): building the hook registers
+    tools do it themselves): building the hook calls
     :func:`mmconvmlp.models.utils.enable_safe_loading` for the process,
     before the runner loads anything::
 

@@ -3,14 +3,18 @@
 
 MMEngine 0.10.7 loads whole models non-strictly (layers a file does not fill
 keep their random weights, with a printed warning) and downloads http(s)
-checkpoints through ``torch.hub.load_state_dict_from_url`` with
-``weights_only=False``, so a hostile file runs its code. This module reads
-files with torch's own weights-only loading, and checks a state dict against
-a model before it is loaded. Nothing here changes MMEngine or torch when
-imported: :func:`enable_safe_loading` does, when a tool or the opt-in
+checkpoints, also those its ``torchvision://``, ``open-mmlab://`` and
+``mmcls://`` schemes name, through ``torch.hub.load_state_dict_from_url``
+with ``weights_only=False``, so a hostile file runs its code. This module
+reads files with torch's own weights-only loading, and checks a state dict
+against a model before it is loaded. Nothing here changes MMEngine or torch
+when imported: :func:`enable_safe_loading` does, when a tool or the opt-in
 ``mmconvmlp.SafeLoadingHook`` asks for it.
 """
+import contextlib
+import functools
 import hashlib
+import os
 import os.path as osp
 import pickle
 from typing import Dict, List, Optional
@@ -82,6 +86,44 @@ def _sha256(path: str) -> str:
     return digest.hexdigest()
 
 
+#: Read by ``torch.load`` at each call; it overrides even an explicit
+#: ``weights_only=False`` (which ``torch.hub.load_state_dict_from_url`` and
+#: so MMEngine's URL schemes pass).
+_FORCE_WEIGHTS_ONLY = 'TORCH_FORCE_WEIGHTS_ONLY_LOAD'
+
+
+@contextlib.contextmanager
+def weights_only_loading():
+    """Within the block every ``torch.load`` of this process is weights-only,
+    with the classes of :func:`mmengine_safe_globals` allowed; both are
+    undone on leaving it (torch's ``TORCH_FORCE_WEIGHTS_ONLY_LOAD`` variable
+    and ``torch.serialization.safe_globals``)."""
+    old = os.environ.get(_FORCE_WEIGHTS_ONLY)
+    os.environ[_FORCE_WEIGHTS_ONLY] = '1'
+    try:
+        with torch.serialization.safe_globals(mmengine_safe_globals()):
+            yield
+    finally:
+        if old is None:
+            os.environ.pop(_FORCE_WEIGHTS_ONLY, None)
+        else:
+            os.environ[_FORCE_WEIGHTS_ONLY] = old
+
+
+def _refused(filename: str, error: Exception) -> CheckpointError:
+    # torch's message wraps the refused global in paragraphs of advice.
+    lines = [ln for ln in str(error).splitlines() if ln.strip()] or ['?']
+    first = next(
+        (ln for ln in lines if 'global' in ln.lower() or 'not allowed' in ln),
+        lines[-1])[:300]
+    return CheckpointError(
+        f'checkpoint {filename} refused: it holds code or a class that '
+        f'weights-only loading does not allow ({first}); nothing of it ran. '
+        'Only if you trust the file, rewrite it as tensors and plain types '
+        '(this runs its code): python tools/model_converters/'
+        f'convmlp2mmconvmlp.py --trust-source {filename} NEW.pth')
+
+
 def load_checkpoint_file(filename: str,
                          map_location='cpu',
                          sha256: Optional[str] = None):
@@ -91,7 +133,10 @@ def load_checkpoint_file(filename: str,
     Args:
         filename (str): Local path, or http(s) URL (downloaded once to the
             torch hub cache; a hash prefix in the file name, torch hub's
-            ``name-<sha256 prefix>.ext``, is checked).
+            ``name-<sha256 prefix>.ext``, is checked), or any other scheme
+            of MMEngine's ``CheckpointLoader`` (``torchvision://``,
+            ``open-mmlab://``, ``mmcls://``, ``s3://``, ...), read by its
+            loader under :func:`weights_only_loading`.
         map_location: As for ``torch.load``. Defaults to ``'cpu'``.
         sha256 (str, optional): The file's full SHA-256 as ``sha256sum``
             prints it; another file is refused. Defaults to None.
@@ -106,7 +151,10 @@ def load_checkpoint_file(filename: str,
     """
     remote = filename.startswith(('http://', 'https://'))
     try:
-        with torch.serialization.safe_globals(mmengine_safe_globals()):
+        with weights_only_loading():
+            if '://' in filename and not remote and not sha256:
+                from mmengine.runner import CheckpointLoader
+                return CheckpointLoader.load_checkpoint(filename, map_location)
             if remote and not sha256:
                 return torch.hub.load_state_dict_from_url(
                     filename,
@@ -132,17 +180,7 @@ def load_checkpoint_file(filename: str,
     except CheckpointError:
         raise
     except pickle.UnpicklingError as e:
-        # torch's message wraps the refused global in paragraphs of advice.
-        lines = [ln for ln in str(e).splitlines() if ln.strip()]
-        first = next(
-            (ln
-             for ln in lines if 'global' in ln.lower() or 'not allowed' in ln),
-            lines[-1])[:300]
-        raise CheckpointError(
-            f'checkpoint {filename} refused: it holds code or a class that '
-            f'weights-only loading does not allow ({first}); nothing of it '
-            'ran. Convert a file you trust with tools/model_converters/'
-            'convmlp2mmconvmlp.py.') from None
+        raise _refused(filename, e) from None
     except Exception as e:  # noqa: BLE001  (re-raised naming the file)
         raise CheckpointError(f'checkpoint {filename} cannot be read: '
                               f'{type(e).__name__}: {e}') from e
@@ -156,20 +194,48 @@ def _load_http(filename: str, map_location=None, model_dir=None, **_):
     return load_checkpoint_file(filename, map_location)
 
 
-def enable_safe_loading() -> None:
-    """Make MMEngine's ``CheckpointLoader`` read local and http(s) files with
-    :func:`load_checkpoint_file` (weights-only), for the rest of this
-    process.
+def _weights_only(loader):
+    """``loader`` (a ``CheckpointLoader`` scheme) run under
+    :func:`weights_only_loading`; a refused file raises CheckpointError."""
 
-    ``tools/train.py``, ``test.py`` and ``infer.py`` call it; a run of the
-    stock MMDetection/MMSegmentation tools opts in through
-    ``custom_hooks=[dict(type='mmconvmlp.SafeLoadingHook')]``. Idempotent.
+    @functools.wraps(loader)  # MMEngine logs the loader's name
+    def load(filename, map_location=None):
+        try:
+            with weights_only_loading():
+                return loader(filename, map_location)
+        except pickle.UnpicklingError as e:
+            raise _refused(filename, e) from None
+
+    load.weights_only = True
+    return load
+
+
+def enable_safe_loading() -> None:
+    """Make every scheme of MMEngine's ``CheckpointLoader`` weights-only, for
+    the rest of this process: local and http(s) files are read by
+    :func:`load_checkpoint_file`; every other registered scheme
+    (``torchvision://``, ``modelzoo://``, ``open-mmlab://``, ``mmcls://``,
+    ``pavi://``, ``s3://``, ...; they resolve a name, then call MMEngine's
+    http loader or ``torch.load`` directly) runs under
+    :func:`weights_only_loading`.
+
+    ``tools/train.py``, ``test.py``, ``infer.py`` and
+    ``deployment/pytorch2onnx.py`` call it; a run of the stock
+    MMDetection/MMSegmentation tools opts in through
+    ``custom_hooks=[dict(type='mmconvmlp.SafeLoadingHook')]``. Schemes
+    registered later are not covered. Idempotent.
     """
     from mmengine.runner import CheckpointLoader
-    CheckpointLoader.register_scheme('', _load_local, force=True)
-    CheckpointLoader.register_scheme(('http://', 'https://'),
-                                     _load_http,
-                                     force=True)
+
+    # The registered prefixes are only readable from the class's table.
+    for prefix, loader in list(CheckpointLoader._schemes.items()):
+        if prefix == '':
+            loader = _load_local
+        elif prefix in ('http://', 'https://'):
+            loader = _load_http
+        elif not getattr(loader, 'weights_only', False):
+            loader = _weights_only(loader)
+        CheckpointLoader.register_scheme(prefix, loader, force=True)
 
 
 def _convmlp_prefixes(model: nn.Module) -> List[str]:

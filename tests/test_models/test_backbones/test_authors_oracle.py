@@ -9,7 +9,11 @@ custom arch of the original ``ConvMLP`` class: its constructor kwargs
 (``sd/<key>``; the fill rule is the string ``rule``), an input (``input``),
 the four outputs of the original detection/segmentation wrapper
 (``tap0`` .. ``tap3``, NCHW) and the classifier logits (``logits``), all
-computed in float64 by the original code.
+computed in float64 by the original code. ``tests/data/authors_outputs_s.npz``
+holds the same for the S arch at its real widths, without its weights
+(drawn by the rule it stores, in the key order of ``authors_keys.json``).
+``tests/data/record_authors_oracle.py`` recorded all three files from the
+original code and re-audits them (its docstring says how).
 """
 import json
 import os.path as osp
@@ -18,6 +22,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from oracle import s_record
 
 from mmconvmlp.models import ConvMLP
 
@@ -143,3 +148,19 @@ def test_outputs_equal_the_original(authors_outputs):
         feats.mean(1), sd['head.weight'].double(), sd['head.bias'].double())
     torch.testing.assert_close(
         logits, torch.from_numpy(data['logits']), rtol=1e-5, atol=1e-6)
+
+
+def test_s_outputs_equal_the_original_on_the_configs_route():
+    """The S arch at its real widths, with the channel MLPs as 1x1
+    convolutions (``linear_pw_conv=False``, as the configs build it)."""
+    sd, x, taps = s_record()
+    model = ConvMLP(arch='s', linear_pw_conv=False, drop_path_rate=0.)
+    model.load_state_dict(sd)  # authors' names; classifier dropped
+    model.double().eval()
+    with torch.no_grad():
+        outs = model(torch.from_numpy(x).double())
+    assert len(outs) == 4
+    for i, (out, expected) in enumerate(zip(outs, taps)):
+        # The taps are stored as float32.
+        torch.testing.assert_close(
+            out, expected, rtol=1e-5, atol=1e-5, msg=lambda m: f'tap{i}: {m}')

@@ -4,6 +4,7 @@ and resume checks refuse by name what does not fit. Files in the authors'
 layout are built from the key names the original code writes
 (tests/data/authors_keys.json)."""
 import json
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -84,6 +85,36 @@ def test_hostile_files_run_nothing(hostile_checkpoint, serve):
             with pytest.raises(CheckpointError, match='weights-only'):
                 load_checkpoint_file(source)
     assert not marker.exists()
+
+
+def test_every_scheme_is_read_weights_only(hostile_sources):
+    """Each prefix MMEngine registers is reached by one of the sources; once
+    enabled, each refuses the file by name, through MMEngine's loader and
+    through load_checkpoint_file; nothing of it runs."""
+    import re
+
+    from mmengine.runner import CheckpointLoader
+
+    from mmconvmlp.models.utils import enable_safe_loading
+    sources, marker = hostile_sources
+    reached = {
+        next(p for p in CheckpointLoader._schemes if re.match(p, source))
+        for source in sources
+    }
+    # https: the http loader (no TLS server here), checked below
+    assert reached | {'https://'} == set(CheckpointLoader._schemes)
+    enable_safe_loading()
+    schemes = CheckpointLoader._schemes
+    assert schemes['https://'] is schemes['http://']
+    for source in sources:
+        for load in (CheckpointLoader.load_checkpoint, load_checkpoint_file):
+            with pytest.raises(CheckpointError) as error:
+                load(source, 'cpu')
+            message = str(error.value)
+            assert f'checkpoint {source} refused' in message, message
+            assert '--trust-source' in message
+    assert not marker.exists()
+    assert 'TORCH_FORCE_WEIGHTS_ONLY_LOAD' not in os.environ  # undone
 
 
 def test_sha256_pins(tmp_path, serve):
