@@ -48,11 +48,11 @@ class LossCheckHook(CheckInvalidLossHook):
                          outputs=None) -> None:
         if not outputs or not self.every_n_train_iters(runner, self.interval):
             return
-        bad = {
-            key: float(value)
-            for key, value in outputs.items()
-            if 'loss' in key and not math.isfinite(float(value))
+        values = {  # tensors (MMSegmentation keeps their graph) or floats
+            key: float(getattr(value, 'detach', lambda: value)())
+            for key, value in outputs.items() if 'loss' in key
         }
+        bad = {k: v for k, v in values.items() if not math.isfinite(v)}
         if not bad:
             return
         # the terms that made the total non-finite, or the total alone
