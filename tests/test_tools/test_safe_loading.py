@@ -43,7 +43,7 @@ def _stock_runner(source, coco_root, tool_main, tmp_path):
     cfg.test_dataloader.dataset.data_root = coco_root + '/'
     cfg.test_evaluator.ann_file = osp.join(coco_root, 'annotations',
                                            'instances_val2017.json')
-    cfg.update(work_dir=str(tmp_path), load_from=source)
+    cfg.update(work_dir=str(tmp_path / 'runner'), load_from=source)
     try:
         Runner.from_cfg(cfg).test()
     except CheckpointError as e:
@@ -61,13 +61,14 @@ TOOLS = {
     lambda source, coco_root, tool_main, tmp_path: tool_main(
         'train', [
             RETINANET, '--work-dir',
-            str(tmp_path), '--data-root', coco_root, '--cfg-options', *TINY,
+            str(tmp_path / 'train'), '--data-root', coco_root,
+            '--cfg-options', *TINY,
             f'load_from={source}'
         ]),
     'infer':
     lambda source, coco_root, tool_main, tmp_path: tool_main(
         'infer', [DEMO, source, coco_root, '--out-dir',
-                  str(tmp_path)]),
+                  str(tmp_path / 'infer')]),
     'convert':
     lambda source, coco_root, tool_main, tmp_path: tool_main(
         'model_converters/convmlp2mmconvmlp',
