@@ -292,7 +292,7 @@ print('snippet: ok')
 """
 
 
-def _run(args, cwd, timeout=600):
+def _run(args, cwd, timeout=1200):
     """A fresh Python process (no tool of ours ran in it) in ``cwd``, the
     repository's mmconvmlp importable."""
     import os
