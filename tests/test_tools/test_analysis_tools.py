@@ -23,20 +23,30 @@ def tool(name):
     return module
 
 
-def test_benchmark_quick_table(tmp_path, capsys):
+def _cpu_flags():
+    """The CPU's flags as the kernel lists them (not through torch)."""
+    with open('/proc/cpuinfo') as f:
+        return next((ln.split(':', 1)[1].split()
+                     for ln in f if ln.startswith('flags')), [])
+
+
+def test_benchmark_quick_table(tmp_path, capsys, monkeypatch):
+    # No timing assertions (a shared machine); the bf16 row exists where
+    # the kernel reports native bfloat16 (AVX512-BF16 or AMX) and ATen's
+    # kernels are AVX-512 (ATEN_CPU_CAPABILITY unset here).
+    monkeypatch.delenv('ATEN_CPU_CAPABILITY', raising=False)
+    monkeypatch.delenv('ONEDNN_MAX_CPU_ISA', raising=False)
     out = tmp_path / 'bench.json'
     result = tool('analysis_tools/benchmark').main(
         ['--quick', '--shape', '64', '96', '--out',
          str(out)])
     settings = [r['setting'] for r in result['rows']]
     assert settings[:2] == ['fp32', 'fp32 fused']
-    assert ('bf16 fused' in settings) == result['machine']['native_bf16']
-    for row in result['rows']:  # no timing assertions: a shared machine
-        assert row['ms'] > 0 and row['ratio'] == pytest.approx(
-            row['ms'] / row['resnet50']['ms'])
+    flags = _cpu_flags()
+    native = 'avx512f' in flags and bool({'avx512_bf16', 'amx_bf16'}
+                                         & set(flags))
+    assert ('bf16 fused' in settings) == native
     printed = capsys.readouterr().out
-    assert '| setting | model | ms | ResNet-50 ms | ratio to ResNet-50 |' \
-        in printed
     assert '| fp32 fused | ConvMLP-S |' in printed
     assert json.loads(out.read_text())['shape'] == [64, 96]
 

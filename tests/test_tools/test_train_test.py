@@ -40,7 +40,8 @@ SEG_TINY = TINY + [
 
 
 def weights(path):
-    return torch.load(path, weights_only=False)['state_dict']
+    # weights_only=True with no allow-list: the configs' PlainCheckpointHook
+    return torch.load(path, weights_only=True)['state_dict']
 
 
 @pytest.fixture(scope='module')
@@ -54,53 +55,104 @@ def retinanet_run(tmp_path_factory, coco_root, tool_main):
     return work_dir
 
 
-def test_test_prints_map_and_saves_outputs(retinanet_run, coco_root, tool_main,
-                                           tmp_path, capsys):
-    out, show = tmp_path / 'results.pkl', tmp_path / 'show'
-    assert tool_main('test', [
+def _cat_ids(coco):
+    """COCO category ids in the order of mmdet's class indices (by name)."""
+    from mmdet.datasets import CocoDataset
+    names = {c['name']: c['id'] for c in coco['categories']}
+    return [names[n] for n in CocoDataset.METAINFO['classes']]
+
+
+def _coco_stats(ann_file, results_pkl):
+    """pycocotools' COCOeval (bbox) on the predictions a tool wrote:
+    ``{'mAP': ..., 'mAP_50': ..., ...}`` rounded as mmdet prints them."""
+    import pickle
+
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+    gt = COCO(ann_file)
+    cat_ids = _cat_ids(gt.dataset)
+    with open(results_pkl, 'rb') as f:
+        results = pickle.load(f)
+    dets = []
+    for result in results:
+        pred = result['pred_instances']
+        for box, score, label in zip(pred['bboxes'].tolist(),
+                                     pred['scores'].tolist(),
+                                     pred['labels'].tolist()):
+            x1, y1, x2, y2 = box
+            dets.append(
+                dict(
+                    image_id=result['img_id'],
+                    category_id=cat_ids[label],
+                    bbox=[x1, y1, x2 - x1, y2 - y1],
+                    score=score))
+    evaluator = COCOeval(gt, gt.loadRes(dets), 'bbox')
+    evaluator.params.maxDets = [100, 300, 1000]  # mmdet's proposal_nums
+    evaluator.evaluate()
+    evaluator.accumulate()
+    evaluator.summarize()
+    names = ('mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l')
+    return {n: round(float(v), 3) for n, v in zip(names, evaluator.stats)}
+
+
+def _printed_metrics(out):
+    return {
+        line.split(':')[0].strip()[len('coco/bbox_'):]:
+        float(line.split(':')[1])
+        for line in out.splitlines() if line.startswith('  coco/bbox_')
+    }
+
+
+def test_test_map_equals_pycocotools_on_its_predictions(
+        retinanet_run, tiny_coco, tool_main, tmp_path, capsys):
+    """tools/test.py's bbox metrics against pycocotools' COCOeval on the
+    predictions it wrote (--out). The model of one epoch finds nothing, so
+    the held-out boxes are made from its own top three predictions per
+    image, enlarged by 20 % (IoU 0.69): a second test run then scores
+    between 0 and 1, which the oracle must reproduce."""
+    import json
+    ann = osp.join(str(tiny_coco), 'annotations', 'instances_val2017.json')
+    args = [
         RETINANET,
         osp.join(retinanet_run, 'epoch_1.pth'), '--work-dir',
-        str(tmp_path), '--data-root', coco_root, '--out',
-        str(out), '--show-dir',
-        str(show), '--cfg-options', *DET_TINY
-    ]) == 0
-    assert 'coco/bbox_mAP: ' in capsys.readouterr().out
-    assert out.is_file() and len(list(show.glob('*.jpg'))) == 2
-
-
-def test_train_logs_what_it_changes_in_the_config(retinanet_run):
-    """One INFO line per change, in the run's log file."""
-    (log, ) = glob.glob(osp.join(retinanet_run, '*', '*.log'))
-    lines = [
-        line.split(' - INFO - ')[1] for line in open(log)
-        if 'tools/train.py changed the config' in line
+        str(tmp_path / 'work'), '--data-root',
+        str(tiny_coco), '--cfg-options', *DET_TINY
     ]
-    prefix = 'tools/train.py changed the config: '
-    assert lines == [
-        prefix + 'train_dataloader.dataset.pipeline.0: LoadImageFromFile '
-        'replaced by mmconvmlp.SafeLoadImageFromFile (undecodable images '
-        'skipped by name)\n',
-        prefix + "custom_hooks: {'type': 'mmconvmlp.CheckpointCheckHook'} "
-        '(the config has it already)\n',
-        prefix + "custom_hooks: {'type': 'mmconvmlp.ResumeStateHook'} (the "
-        'config has it already)\n'
-    ]
+    out, show = tmp_path / 'results.pkl', tmp_path / 'show'
+    assert tool_main('test', args +
+                     ['--out', str(out), '--show-dir',
+                      str(show)]) == 0
+    assert _printed_metrics(capsys.readouterr().out) == _coco_stats(ann, out)
+    assert len(list(show.iterdir())) == 2
 
-
-def test_a_work_dir_with_a_users_file_is_refused(coco_root, tool_main,
-                                                 tmp_path, capsys):
-    mine = tmp_path / 'notes' / 'results.txt'
-    mine.parent.mkdir()
-    mine.write_text('mine')
-    assert tool_main('train', [
-        RETINANET, '--work-dir',
-        str(tmp_path), '--data-root', coco_root, '--cfg-options', *DET_TINY
-    ]) == 1
-    assert f'found 1 file(s): {mine} that it did not write' in \
-        capsys.readouterr().err
-    assert mine.read_text() == 'mine'
-    assert sorted(p.name
-                  for p in tmp_path.rglob('*')) == ['notes', 'results.txt']
+    import pickle
+    with open(out, 'rb') as f:
+        results = pickle.load(f)
+    coco = json.load(open(ann))
+    cat_ids = _cat_ids(coco)
+    coco['annotations'] = []
+    for result in results:
+        pred = result['pred_instances']
+        for box, label in zip(pred['bboxes'][:3].tolist(),
+                              pred['labels'][:3].tolist()):
+            x1, y1, x2, y2 = box
+            w, h = 1.2 * (x2 - x1), 1.2 * (y2 - y1)
+            coco['annotations'].append(
+                dict(
+                    id=len(coco['annotations']) + 1,
+                    image_id=result['img_id'],
+                    category_id=cat_ids[label],
+                    bbox=[(x1 + x2 - w) / 2, (y1 + y2 - h) / 2, w, h],
+                    area=w * h,
+                    iscrowd=0))
+    with open(ann, 'w') as f:
+        json.dump(coco, f)
+    out2 = tmp_path / 'results2.pkl'
+    assert tool_main('test', args + ['--out', str(out2)]) == 0
+    printed = _printed_metrics(capsys.readouterr().out)
+    expected = _coco_stats(ann, out2)
+    assert 0 < expected['mAP'] < 1
+    assert printed == expected
 
 
 def test_resumed_run_ends_with_the_uninterrupted_weights(
@@ -181,18 +233,149 @@ def test_hostile_checkpoint_is_refused(hostile_checkpoint, serve, coco_root,
     assert not marker.exists()
 
 
-def test_segmentation_train_test(ade_root, tool_main, tmp_path, capsys):
-    work_dir = str(tmp_path / 'work')
-    common = ['--data-root', ade_root, '--cfg-options', *SEG_TINY]
-    assert tool_main('train', [FPN, '--work-dir', work_dir, *common]) == 0
+@pytest.fixture(scope='module')
+def fpn_run(tmp_path_factory, ade_root, tool_main):
+    """Two iterations of Semantic FPN-ConvMLP-S on the tiny ADE20K data."""
+    work_dir = str(tmp_path_factory.mktemp('fpn'))
+    assert tool_main('train', [
+        FPN, '--work-dir', work_dir, '--data-root', ade_root, '--cfg-options',
+        *SEG_TINY
+    ]) == 0
+    return work_dir
+
+
+def test_segmentation_train_test(fpn_run, ade_root, tool_main, tmp_path,
+                                 capsys):
     out = tmp_path / 'label_maps'
     assert tool_main('test', [
         FPN,
-        osp.join(work_dir, 'iter_2.pth'), '--work-dir', work_dir, '--out',
-        str(out), *common
+        osp.join(fpn_run, 'iter_2.pth'), '--work-dir',
+        str(tmp_path), '--out',
+        str(out), '--data-root', ade_root, '--cfg-options', *SEG_TINY
     ]) == 0
     assert '  mIoU: ' in capsys.readouterr().out
     assert len(list(out.glob('*.png'))) == 2
+
+
+STOCK_APIS = """
+import sys
+import torch
+from mmdet.apis import DetInferencer, inference_detector, init_detector
+from mmseg.apis import MMSegInferencer, inference_model, init_model
+det, seg, image, snippet = sys.argv[1:]
+
+
+def loaded(model, path):  # every tensor of the file, none left random
+    state = torch.load(path, weights_only=True)['state_dict']
+    ours = model.state_dict()
+    assert set(ours) == set(state), path
+    assert all(torch.equal(ours[k], state[k]) for k in state), path
+
+
+for path in (det, seg):  # nothing outside torch's own allow-list
+    assert not torch.serialization.get_unsafe_globals_in_checkpoint(path)
+det_cfg = 'configs/retinanet_convmlp_s_coco.py'
+seg_cfg = 'configs/fpn_convmlp_s_ade20k.py'
+inferencer = DetInferencer(det_cfg, det, device='cpu')
+loaded(inferencer.model, det)
+assert 'bboxes' in inferencer(image)['predictions'][0]
+model = init_detector(det_cfg, det, device='cpu')
+loaded(model, det)
+assert 'bboxes' in inference_detector(model, image).pred_instances
+inferencer = MMSegInferencer(seg_cfg, seg, device='cpu')
+loaded(inferencer.model, seg)
+assert inferencer(image)['predictions'].shape == (128, 128)
+model = init_model(seg_cfg, seg, device='cpu')
+loaded(model, seg)
+assert inference_model(model, image).pred_sem_seg.shape == (128, 128)
+print('stock APIs: ok')
+exec(snippet, {})
+print('snippet: ok')
+"""
+
+
+def _run(args, cwd, timeout=1200):
+    """A fresh Python process (no tool of ours ran in it) in ``cwd``, the
+    repository's mmconvmlp importable."""
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, PYTHONPATH=REPO)
+    return subprocess.run([sys.executable, *args],
+                          cwd=cwd,
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=timeout)
+
+
+def _user_folder(tmp_path, coco_root):
+    """A folder as a user has it: the configs, and a picture of the test
+    set as photo.jpg."""
+    import os
+    import shutil
+    os.symlink(osp.join(REPO, 'configs'), tmp_path / 'configs')
+    shutil.copy(
+        sorted((osp.join(coco_root, 'val2017', f)
+                for f in os.listdir(osp.join(coco_root, 'val2017'))))[0],
+        tmp_path / 'photo.jpg')
+    return str(tmp_path / 'photo.jpg')
+
+
+def test_stock_apis_and_the_docs_load_our_checkpoints(retinanet_run, fpn_run,
+                                                      coco_root, tmp_path):
+    """In a process of their own on torch's weights-only default,
+    DetInferencer, init_detector, MMSegInferencer and init_model load every
+    tensor of the checkpoints our training wrote, with no call of ours; then
+    docs/inference.md's Python block runs verbatim there (the configs, our
+    checkpoint as epoch_12.pth and photo.jpg in the folder)."""
+    import os
+    import re
+    image = _user_folder(tmp_path, coco_root)
+    os.symlink(
+        osp.join(retinanet_run, 'epoch_1.pth'), tmp_path / 'epoch_12.pth')
+    text = open(osp.join(REPO, 'docs', 'inference.md')).read()
+    [snippet] = re.findall(r'```python\n(.*?)```', text, re.S)
+    result = _run([
+        '-c', STOCK_APIS,
+        osp.join(retinanet_run, 'epoch_1.pth'),
+        osp.join(fpn_run, 'iter_2.pth'), image, snippet
+    ], str(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'stock APIs: ok' in result.stdout
+    assert 'snippet: ok' in result.stdout
+    pred = tmp_path / 'outputs' / 'preds' / 'photo.json'
+    assert 'bboxes' in json.loads(pred.read_text())
+
+
+@pytest.mark.slow
+def test_stock_test_tools_with_our_configs(retinanet_run, fpn_run, coco_root,
+                                           ade_root, tmp_path):
+    """mmdet's and mmseg's own tools/test.py (shipped in their wheels under
+    .mim/tools) with the project's configs on checkpoints our training
+    wrote."""
+    import mmdet
+    import mmseg
+    runs = [
+        (mmdet, RETINANET, osp.join(retinanet_run, 'epoch_1.pth'), [
+            f'test_dataloader.dataset.data_root={coco_root}/',
+            'test_evaluator.ann_file=' +
+            osp.join(coco_root, 'annotations', 'instances_val2017.json'),
+            *DET_TINY
+        ], 'coco/bbox_mAP: '),
+        (mmseg, FPN, osp.join(fpn_run, 'iter_2.pth'),
+         [f'test_dataloader.dataset.data_root={ade_root}',
+          *SEG_TINY], 'mIoU: '),
+    ]
+    for package, config, checkpoint, options, metric in runs:
+        tool = osp.join(
+            osp.dirname(package.__file__), '.mim', 'tools', 'test.py')
+        result = _run([
+            tool, config, checkpoint, '--work-dir',
+            str(tmp_path), '--cfg-options', *options
+        ], str(tmp_path))
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert metric in result.stdout
 
 
 def test_amp_on_cpu(ade_root, tool_main, tmp_path, capsys):
@@ -279,3 +462,40 @@ def test_distributed_launch_on_cpu(ade_root, tmp_path):
                             env=env)
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     assert 'Iter(train) [2/2]' in result.stdout
+
+
+def test_train_logs_what_it_changes_in_the_config(retinanet_run):
+    """One INFO line per change, in the run's log file."""
+    (log, ) = glob.glob(osp.join(retinanet_run, '*', '*.log'))
+    lines = [
+        line.split(' - INFO - ')[1] for line in open(log)
+        if 'tools/train.py changed the config' in line
+    ]
+    prefix = 'tools/train.py changed the config: '
+    assert lines == [
+        prefix + 'train_dataloader.dataset.pipeline.0: LoadImageFromFile '
+        'replaced by mmconvmlp.SafeLoadImageFromFile (undecodable images '
+        'skipped by name)\n',
+        prefix + "custom_hooks: {'type': 'mmconvmlp.CheckpointCheckHook'} "
+        '(the config has it already)\n',
+        prefix + "custom_hooks: {'type': 'mmconvmlp.ResumeStateHook'} (the "
+        'config has it already)\n',
+        prefix + "custom_hooks: {'type': 'mmconvmlp.PlainCheckpointHook'} "
+        '(the config has it already)\n'
+    ]
+
+
+def test_a_work_dir_with_a_users_file_is_refused(coco_root, tool_main,
+                                                 tmp_path, capsys):
+    mine = tmp_path / 'notes' / 'results.txt'
+    mine.parent.mkdir()
+    mine.write_text('mine')
+    assert tool_main('train', [
+        RETINANET, '--work-dir',
+        str(tmp_path), '--data-root', coco_root, '--cfg-options', *DET_TINY
+    ]) == 1
+    assert f'found 1 file(s): {mine} that it did not write' in \
+        capsys.readouterr().err
+    assert mine.read_text() == 'mine'
+    assert sorted(p.name
+                  for p in tmp_path.rglob('*')) == ['notes', 'results.txt']
