@@ -72,7 +72,7 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
         '--allow-dropped',
         action='store_true',
         help='go on when MMDetection will drop every annotation of an image '
-        f'or more than {MAX_DROPPED:.0%} of them (the WARNING still names '
+        f'or more than {MAX_DROPPED:.0%}% of them (the WARNING still names '
         'them)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
