@@ -15,6 +15,6 @@ from .version import __version__
 __all__ = [
     '__version__', 'MODELS', 'OPTIM_WRAPPERS', 'HOOKS', 'TRANSFORMS',
     'ConvMLP', 'CheckpointCheckHook', 'SafeLoadingHook', 'ResumeStateHook',
-    'LossCheckHook', 'PlainCheckpointHook', 'CPUAmpOptimWrapper', 'SafeLoadImageFromFile',
-    'swap_backbone'
+    'LossCheckHook', 'PlainCheckpointHook', 'CPUAmpOptimWrapper',
+    'SafeLoadImageFromFile', 'swap_backbone'
 ]

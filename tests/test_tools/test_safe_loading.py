@@ -61,14 +61,14 @@ TOOLS = {
     lambda source, coco_root, tool_main, tmp_path: tool_main(
         'train', [
             RETINANET, '--work-dir',
-            str(tmp_path / 'train'), '--data-root', coco_root,
-            '--cfg-options', *TINY,
-            f'load_from={source}'
+            str(tmp_path / 'train'), '--data-root', coco_root, '--cfg-options',
+            *TINY, f'load_from={source}'
         ]),
     'infer':
     lambda source, coco_root, tool_main, tmp_path: tool_main(
-        'infer', [DEMO, source, coco_root, '--out-dir',
-                  str(tmp_path / 'infer')]),
+        'infer',
+        [DEMO, source, coco_root, '--out-dir',
+         str(tmp_path / 'infer')]),
     'convert':
     lambda source, coco_root, tool_main, tmp_path: tool_main(
         'model_converters/convmlp2mmconvmlp',

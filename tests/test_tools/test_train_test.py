@@ -466,7 +466,8 @@ def test_distributed_launch_on_cpu(ade_root, tmp_path):
 
 def test_train_logs_what_it_changes_in_the_config(retinanet_run):
     """One INFO line per change, in the run's log file."""
-    (log, ) = glob.glob(osp.join(retinanet_run, '*', '*.log'))
+    # the first run's log (other tests add runs of their own)
+    log = sorted(glob.glob(osp.join(retinanet_run, '*', '*.log')))[0]
     lines = [
         line.split(' - INFO - ')[1] for line in open(log)
         if 'tools/train.py changed the config' in line

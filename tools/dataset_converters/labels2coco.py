@@ -50,8 +50,9 @@ import numpy as np
 import pycocotools.mask as mask_util
 from PIL import Image
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
-    __file__)))))  # runs from a clone without installing
+sys.path.insert(0, osp.dirname(
+    osp.dirname(osp.dirname(
+        osp.abspath(__file__)))))  # runs from a clone without installing
 from mmconvmlp.utils import OutputError, output_dir  # noqa: E402
 
 WRITER = 'tools/dataset_converters/labels2coco.py'
