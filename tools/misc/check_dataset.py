@@ -23,7 +23,7 @@ sys.path.insert(0,
 
 from mmconvmlp.utils import (ToolError, add_common_args, build_dataset,
                              check_data, iter_datasets, load_config, run_tool)
-from mmconvmlp.utils.setup_env import dropped_problem
+from mmconvmlp.utils.annotations import dropped_problem
 
 SPLITS = dict(
     train=['train_dataloader'],
