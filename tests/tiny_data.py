@@ -1,8 +1,8 @@
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
 """The tiny datasets of the tool tests: the demo scenes
-(``tools/misc/demo_shapes.py``), a few of them, on colour-noise backgrounds
-(no photographs, so no scikit-image), written for the paper configs: COCO's
-80 categories, ADE20K's 150 classes."""
+(``tools/misc/make_demo_data.py``), a few of them, on colour-noise
+backgrounds (no photographs, so no scikit-image), written for the paper
+configs: COCO's 80 categories, ADE20K's 150 classes."""
 import os.path as osp
 import sys
 from typing import Dict, List
@@ -11,7 +11,8 @@ sys.path.insert(
     0,
     osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools', 'misc'))
 
-from demo_shapes import CLASSES, _synthetic_photos, _write_ade20k, _write_coco
+import numpy as np
+from make_demo_data import CLASSES, generate_ade20k, generate_coco
 
 #: COCO 2017's category ids in the order of its 80 classes (1..90, gaps kept).
 COCO_CATEGORY_IDS = tuple(
@@ -23,6 +24,13 @@ TINY_COCO_NAMES = {
     'box': 'suitcase',
     'tent': 'umbrella'
 }
+
+
+def _synthetic_photos(seed: int) -> List[np.ndarray]:
+    """Stand-ins for the photographs, without scikit-image: four (64, 64, 3)
+    uint8 colour-noise images (smooth once a crop is enlarged)."""
+    rng = np.random.default_rng(seed)
+    return list(rng.integers(0, 256, size=(4, 64, 64, 3), dtype=np.uint8))
 
 
 def coco_categories() -> List[Dict]:
@@ -67,20 +75,16 @@ def generate_tiny_coco(root: str,
     Raises:
         ValueError: An argument out of range.
     """
-    categories = coco_categories()
-    ids = {cat['name']: cat['id'] for cat in categories}
-    _write_coco(
+    generate_coco(
         root,
-        categories, [ids[TINY_COCO_NAMES[name]] for name in CLASSES],
-        photos=_synthetic_photos(seed),
-        seed=seed,
-        info=None,
-        overwrite=False,
         num_train=num_train,
         num_val=num_val,
         image_size=image_size,
-        max_objects=3,
-        object_size=(0.2, 0.45))
+        seed=seed,
+        photos=_synthetic_photos(seed),
+        categories=coco_categories(),
+        names=[TINY_COCO_NAMES[name] for name in CLASSES],
+        info=None)
     return root
 
 
@@ -105,14 +109,11 @@ def generate_tiny_ade20k(root: str,
     Raises:
         ValueError: An argument out of range.
     """
-    _write_ade20k(
+    generate_ade20k(
         root,
-        photos=_synthetic_photos(seed),
-        seed=seed,
-        overwrite=False,
         num_train=num_train,
         num_val=num_val,
         image_size=image_size,
-        max_objects=3,
-        object_size=(0.2, 0.45))
+        seed=seed,
+        photos=_synthetic_photos(seed))
     return root

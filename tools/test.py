@@ -9,14 +9,11 @@ mAP or mIoU.
         [--launcher {none,pytorch,slurm,mpi}]
 
 The checkpoint (path or URL) is read weights-only and must fill the model
-exactly (the authors' mmdet 2.x / mmseg 0.x files do); anything else is
-refused, naming the keys, before testing starts. The work directory,
-``--show-dir`` and ``--out`` are refused when they hold files the project
-did not write.
+exactly; the work directory, ``--show-dir`` and ``--out`` are refused when
+they hold files the project did not write.
 """
 import argparse
 import contextlib
-import os
 import os.path as osp
 import sys
 import warnings
@@ -31,39 +28,23 @@ from mmconvmlp.utils import (ToolError, add_common_args, add_hook,
                              output_file, run_tool, setup_launcher)
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def main(argv=None) -> dict:
+    """Test; returns the metrics of ``Runner.test`` (errors: see
+    :func:`run_tool`)."""
     parser = argparse.ArgumentParser(
         description='Test a detector or segmentor checkpoint: prints COCO '
         'bbox/segm mAP or mIoU.')
-    parser.add_argument(
-        'config', help='config the checkpoint was trained '
-        'with')
-    parser.add_argument('checkpoint', help='checkpoint file or URL')
+    add = parser.add_argument
+    add('config', help='config the checkpoint was trained with')
+    add('checkpoint', help='checkpoint file or URL')
     add_common_args(parser)
-    parser.add_argument(
-        '--out',
+    add('--out',
         help='save the predictions: a .pkl file (MMDetection), a directory '
         'of label maps (MMSegmentation)')
-    parser.add_argument(
-        '--show', action='store_true', help='show the predictions')
-    parser.add_argument(
-        '--show-dir', help='save images with the predictions drawn on them')
-    parser.add_argument(
-        '--wait-time', type=float, default=2, help='seconds per --show')
+    add('--show', action='store_true', help='show the predictions')
+    add('--show-dir', help='save images with the predictions drawn on them')
+    add('--wait-time', type=float, default=2, help='seconds per --show')
     args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
-
-
-def main(argv=None) -> dict:
-    """Test; returns the metrics ``Runner.test`` returns.
-
-    Raises:
-        ToolError: A problem found before testing.
-        OutputError: An output path holds files the project did not write.
-        CheckpointError: The checkpoint was refused or does not fit.
-    """
-    args = parse_args(argv)
     enable_safe_loading()
     cfg = load_config(args)
     seg = cfg.get('default_scope') == 'mmseg'

@@ -5,14 +5,9 @@
     python tools/analysis_tools/profile_step.py CONFIG [--steps 2]
         [--rows 12] [--cfg-options KEY=VALUE ...]
 
-The runner of the config builds the model (its init_cfg), the training
-dataloader and the optimizer wrapper; one step runs unprofiled (warm-up),
-then ``--steps`` steps (``model.train_step``: forward, backward, update) run
-under ``torch.profiler.profile``. Printed: the wall time per step and
-torch's own table of the ops (``key_averages``) by self CPU time, which
-names forward and backward ops apart (``aten::convolution_backward``,
-``MMCVRoIAlign``'s ``RoIAlignFunctionBackward``...). docs/speed.md has the
-Mask R-CNN tables this gives.
+After one warm-up step, ``--steps`` steps (``model.train_step``: forward,
+backward, update) run under ``torch.profiler.profile``; printed: the wall
+time per step and torch's table of the ops by self CPU time (docs/speed.md).
 """
 import argparse
 import os.path as osp
@@ -32,11 +27,12 @@ from mmengine.utils import import_modules_from_strings
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config')
-    parser.add_argument('--steps', type=int, default=2)
-    parser.add_argument('--rows', type=int, default=12)
-    parser.add_argument('--work-dir', default='work_dirs/profile_step')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    add = parser.add_argument
+    add('config')
+    add('--steps', type=int, default=2)
+    add('--rows', type=int, default=12)
+    add('--work-dir', default='work_dirs/profile_step')
+    add('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
     cfg = Config.fromfile(args.config)
     cfg.merge_from_dict(args.cfg_options or {})
