@@ -1,16 +1,14 @@
 #!/usr/bin/env python
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
-"""Predict images, folders and videos with a detector or segmentor
-checkpoint (MMDetection's ``DetInferencer`` or MMSegmentation's
-``MMSegInferencer``, by the config's ``default_scope``).
+"""Predict images, folders and videos with a detector or segmentor checkpoint
+(``DetInferencer`` or ``MMSegInferencer``, by the config's scope).
 
     python tools/infer.py CONFIG CHECKPOINT INPUT [INPUT ...]
         [--out-dir outputs] [--device cpu|cuda] [--score-thr 0.3]
         [--batch-size 1] [--cfg-options KEY=VALUE ...]
 
-Writes ``OUT/vis/`` (the predictions drawn; a video: every frame) and
-``OUT/preds/`` (what the inferencers save); docs/inference.md. The
-checkpoint is read weights-only and must fill the model exactly.
+Writes ``OUT/vis/`` (drawn predictions, videos frame by frame) and
+``OUT/preds/`` (docs/inference.md); the checkpoint must fill the model.
 """
 import argparse
 import os
@@ -21,27 +19,16 @@ import warnings
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import DictAction
+import cv2
+import mmcv
+from mmengine.config import Config, DictAction
+from mmengine.registry import init_default_scope
 
 from mmconvmlp.models.utils import (check_checkpoint, enable_safe_loading,
                                     load_checkpoint_file)
 from mmconvmlp.utils import ToolError, build_dataset, output_dir, run_tool
 
 VIDEOS = ('.mp4', '.avi', '.mov', '.mkv')
-
-
-def _video(inferencer, path: str, args, kwargs: dict) -> None:
-    import cv2
-    import mmcv
-    reader = mmcv.VideoReader(path)
-    out = osp.join(args.out_dir, 'vis', osp.basename(path))
-    os.makedirs(osp.dirname(out), exist_ok=True)
-    writer = cv2.VideoWriter(out, cv2.VideoWriter_fourcc(*'mp4v'), reader.fps,
-                             (reader.width, reader.height))
-    for frame in reader:
-        vis = inferencer(frame, return_vis=True, **kwargs)['visualization']
-        writer.write(mmcv.rgb2bgr(vis[0]))
-    writer.release()
 
 
 def main(argv=None) -> None:
@@ -66,8 +53,6 @@ def main(argv=None) -> None:
     add('--batch-size', type=int, default=1)
     add('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
     enable_safe_loading()
     for path in [args.config, *args.inputs
                  ] + ([] if '://' in args.checkpoint else [args.checkpoint]):
@@ -80,10 +65,8 @@ def main(argv=None) -> None:
     if cfg.default_scope == 'mmseg':
         from mmseg.apis import MMSegInferencer as Inferencer
         kwargs = {}
-    else:
+    else:  # DetInferencer saves no predictions by default
         from mmdet.apis import DetInferencer as Inferencer
-
-        # DetInferencer saves no predictions by default.
         kwargs = dict(pred_score_thr=args.score_thr, no_save_pred=False)
     inferencer = Inferencer(cfg, args.checkpoint, device=args.device)
     check_checkpoint(inferencer.model, checkpoint, 'strict', args.checkpoint)
@@ -99,8 +82,16 @@ def main(argv=None) -> None:
         inferencer.visualizer.dataset_meta = names
     images = [p for p in args.inputs if not p.lower().endswith(VIDEOS)]
     with output_dir(args.out_dir, 'tools/infer.py', fresh=False):
-        for video in set(args.inputs) - set(images):
-            _video(inferencer, video, args, kwargs)
+        for video in set(args.inputs) - set(images):  # drawn frame by frame
+            reader = mmcv.VideoReader(video)
+            out = osp.join(args.out_dir, 'vis', osp.basename(video))
+            os.makedirs(osp.dirname(out), exist_ok=True)
+            writer = cv2.VideoWriter(out, cv2.VideoWriter_fourcc(*'mp4v'),
+                                     reader.fps, (reader.width, reader.height))
+            for frame in reader:
+                vis = inferencer(frame, return_vis=True, **kwargs)
+                writer.write(mmcv.rgb2bgr(vis['visualization'][0]))
+            writer.release()
         for path in images:
             inferencer(
                 path,

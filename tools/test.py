@@ -1,16 +1,14 @@
 #!/usr/bin/env python
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
-"""Evaluate a checkpoint of a detector or segmentor config: prints COCO
-mAP or mIoU.
+"""Evaluate a checkpoint of a detector or segmentor: prints COCO mAP or mIoU.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE]
         [--show] [--show-dir DIR] [--wait-time S] [--data-root DIR]
         [--allow-dropped] [--cfg-options KEY=VALUE ...]
         [--launcher {none,pytorch,slurm,mpi}]
 
-The checkpoint (path or URL) is read weights-only and must fill the model
-exactly; the work directory, ``--show-dir`` and ``--out`` are refused when
-they hold files the project did not write.
+The checkpoint is read weights-only and must fill the model exactly; output
+folders holding files the project did not write are refused.
 """
 import argparse
 import contextlib
@@ -70,10 +68,9 @@ def main(argv=None) -> dict:
     setup_launcher(cfg)
     with contextlib.ExitStack() as claims:
         claims.enter_context(claim_work_dir(cfg, 'tools/test.py'))
-        for folder in (args.show_dir, args.out if seg else None):
-            if folder:
-                claims.enter_context(
-                    output_dir(folder, 'tools/test.py', fresh=False))
+        for folder in filter(None, (args.show_dir, args.out if seg else None)):
+            claims.enter_context(
+                output_dir(folder, 'tools/test.py', fresh=False))
         if args.out and not seg:
             output_file(args.out, 'tools/test.py')
         runner = build_runner(cfg)

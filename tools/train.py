@@ -1,16 +1,14 @@
 #!/usr/bin/env python
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
-"""Train a detector (MMDetection config) or segmentor (MMSegmentation
-config); the config's ``default_scope`` decides.
+"""Train a detector or segmentor (the config's ``default_scope`` decides).
 
     python tools/train.py configs/retinanet_convmlp_s_coco.py [--work-dir DIR]
         [--resume [CKPT]] [--amp] [--data-root DIR] [--allow-dropped]
         [--cfg-options KEY=VALUE ...] [--launcher {none,pytorch,slurm,mpi}]
 
-Beyond the stock tool (:mod:`mmconvmlp.utils.setup_env`): a pre-flight data
-check, weights-only checkpoints checked against the model, exact resume,
-``--amp`` and ``--launcher pytorch`` on a CPU, a work directory that holds
-nothing of the user's; each change to the config is logged in one line.
+What it adds to the stock tool (a data check, checked checkpoints, exact
+resume, CPU ``--amp`` and launcher, a claimed work directory) is
+:mod:`mmconvmlp.utils.setup_env`'s; each change to the config is logged.
 """
 import argparse
 import os.path as osp

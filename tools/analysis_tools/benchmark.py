@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Latency of the ConvMLP backbone against MMDetection's ResNet-50 on a CPU.
 
     python tools/analysis_tools/benchmark.py [--shape H W] [--threads N]
@@ -19,8 +18,7 @@ import warnings
 
 warnings.filterwarnings('ignore', 'pkg_resources is deprecated')  # mmengine
 warnings.filterwarnings('ignore', 'You are using the legacy TorchScript')
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, ROOT)  # runs from a clone without installing
+sys.path.insert(0, osp.abspath(osp.join(__file__, '../../..')))  # the clone
 
 import mmengine
 import torch
@@ -52,32 +50,13 @@ def machine():
         onednn=(onednn or ['?'])[0])
 
 
-def build_backbones(arch, routes):
-    """``{row name: module}`` in eval mode: ConvMLP per route, ResNet-50."""
-    from mmdet.models.backbones import ResNet
-
-    from mmconvmlp.models import ConvMLP
-    nets = {
-        f'ConvMLP-{arch.upper()}{ROUTE_NAMES[route]}':
-        ConvMLP(
-            arch=arch,
-            out_indices=(0, 1, 2, 3),
-            **({} if route is None else dict(linear_pw_conv=route)))
-        for route in routes
-    }
-    nets['ResNet-50'] = ResNet(depth=50)
-    for net in nets.values():
-        net.eval()  # mmdet's train() returns None: no chaining
-    return nets
-
-
 def eager(net, bf16=False):
     """A call of ``net`` without autograd, optionally under bf16 autocast."""
 
     def run(x):
-        with torch.inference_mode():
-            with torch.autocast('cpu', torch.bfloat16, enabled=bf16):
-                return net(x)
+        with torch.inference_mode(), torch.autocast(
+                'cpu', torch.bfloat16, enabled=bf16):
+            return net(x)
 
     return run
 
@@ -171,7 +150,20 @@ def main(argv=None):
           f', kernels {info["capability"]}, {args.threads} threads; '
           f'input 1x3x{args.shape[0]}x{args.shape[1]}')
     torch.manual_seed(0)
-    nets = build_backbones(args.arch, ROUTES.get(args.linear_pw_conv, [None]))
+    from mmdet.models.backbones import ResNet
+
+    from mmconvmlp.models import ConvMLP
+    nets = {  # eval mode: ConvMLP per route, ResNet-50
+        f'ConvMLP-{args.arch.upper()}{ROUTE_NAMES[route]}':
+        ConvMLP(
+            arch=args.arch,
+            out_indices=(0, 1, 2, 3),
+            **({} if route is None else dict(linear_pw_conv=route)))
+        for route in ROUTES.get(args.linear_pw_conv, [None])
+    }
+    nets['ResNet-50'] = ResNet(depth=50)
+    for net in nets.values():
+        net.eval()  # mmdet's train() returns None: no chaining
     x = torch.randn(1, 3, *args.shape)
     with tempfile.TemporaryDirectory() as folder:
         times = measure(settings(nets, x, args, folder), x, args)

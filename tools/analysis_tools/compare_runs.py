@@ -1,14 +1,11 @@
-#!/usr/bin/env python
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
 """Compare finished runs: metrics, speed and parameters, with the spread.
 
     python tools/analysis_tools/compare_runs.py WORK_DIR [WORK_DIR ...]
 
-Per work directory: the last validation's metrics in ``vis_data/
-scalars.json``, the mean ``time`` per iteration (less the first logged
-window: start-up), the wall time of the run's log and the parameters of
-the model of its config. Runs ``<name>_seed<N>`` are grouped: a row per
-group gives the means and, after ``±``, half the range (max - min) / 2.
+Per run: the last validation's metrics, the mean ``time`` per iteration
+(less the first, start-up window), the wall time of its log and the model's
+parameters; runs ``<name>_seed<N>`` also get a row of means ± half range.
 """
 import argparse
 import glob
@@ -19,8 +16,7 @@ import sys
 from collections import defaultdict
 from datetime import datetime
 
-sys.path.insert(0,
-                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+sys.path.insert(0, osp.abspath(osp.join(__file__, '../../..')))  # the clone
 
 import numpy as np
 from mmengine.config import Config
@@ -54,26 +50,21 @@ def read_run(work_dir):
     raise SystemExit(f'{work_dir}: no run with a validation in its logs')
 
 
-def count_params(work_dir):
-    cfg = Config.fromfile(sorted(glob.glob(osp.join(work_dir, '*.py')))[0])
-    return sum(p.numel() for p in build_model(cfg).parameters())
-
-
 def summarise(work_dir):
     """{column: value} of one run."""
     rows, wall = read_run(work_dir)
     metrics = [r for r in rows if any(k in r for k in METRICS)][-1]
     train = [r for r in rows if 'loss' in r]
     speed = [r['time'] for r in train[1:]] or [train[0]['time']]
-    values = {
-        col: metrics[key]
-        for key, col in METRICS.items() if key in metrics
-    }
+    # the parameters of the model of the config the run saved
+    cfg = Config.fromfile(sorted(glob.glob(osp.join(work_dir, '*.py')))[0])
+    params = sum(p.numel() for p in build_model(cfg).parameters())
+    values = {col: metrics[k] for k, col in METRICS.items() if k in metrics}
     values.update({
         's/iter': sum(speed) / len(speed),
         'iters': train[-1]['step'],
         'wall min': wall / 60,
-        'params M': count_params(work_dir) / 1e6
+        'params M': params / 1e6
     })
     return values
 
@@ -91,8 +82,7 @@ def main(argv=None):
     for name, values in runs.items():
         groups[re.sub(r'_seed\d+$', '', name)].append(values)
     lines = [
-        '| run | ' + ' | '.join(columns) + ' |',
-        '|' + '---|' * (len(columns) + 1)
+        f'| run | {" | ".join(columns)} |', '|---' * (len(columns) + 1) + '|'
     ]
 
     def cell(values, col):

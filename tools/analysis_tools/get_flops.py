@@ -14,8 +14,7 @@ import sys
 import warnings
 
 warnings.filterwarnings('ignore', 'pkg_resources is deprecated')  # mmengine
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, ROOT)  # runs from a clone without installing
+sys.path.insert(0, osp.abspath(osp.join(__file__, '../../..')))  # the clone
 
 import mmengine
 import torch
@@ -29,9 +28,7 @@ DEFAULT_SHAPES = {'mmdet': (800, 1280), 'mmseg': (512, 512)}
 
 
 class TensorMode(torch.nn.Module):
-    """``model._forward(inputs, data_samples)`` as a module of one input
-    (the analyser traces tensors only; a two-stage detector's RPN needs the
-    data samples' image shapes)."""
+    """``model._forward(inputs, data_samples)`` as a module of one input."""
 
     def __init__(self, model, data_samples):
         super().__init__()

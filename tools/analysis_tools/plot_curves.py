@@ -4,10 +4,9 @@
     python tools/analysis_tools/plot_curves.py WORK_DIR [WORK_DIR ...]
         [--keys loss coco/bbox_mAP] [--out curves.png]
 
-One panel per key, one line per work dir against MMEngine's ``step``, from
-every ``WORK_DIR/<timestamp>/vis_data/scalars.json`` (a resumed run's too).
-Needs matplotlib, not seaborn. An ``--out`` file that the project did not
-write is not replaced (docs/curves.md).
+A panel per key, a line per work dir, from every
+``WORK_DIR/*/vis_data/scalars.json``; matplotlib, not seaborn; an ``--out``
+the project did not write is not replaced (docs/curves.md).
 """
 import argparse
 import glob
@@ -20,8 +19,7 @@ import matplotlib
 matplotlib.use('Agg')  # files only, no display needed
 import matplotlib.pyplot as plt
 
-sys.path.insert(0,
-                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+sys.path.insert(0, osp.abspath(osp.join(__file__, '../../..')))  # the clone
 
 from mmconvmlp.utils import OutputError, output_file
 

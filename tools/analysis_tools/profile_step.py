@@ -1,13 +1,11 @@
-#!/usr/bin/env python
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
 """Profile training steps of a config on real batches with torch.profiler.
 
     python tools/analysis_tools/profile_step.py CONFIG [--steps 2]
         [--rows 12] [--cfg-options KEY=VALUE ...]
 
-After one warm-up step, ``--steps`` steps (``model.train_step``: forward,
-backward, update) run under ``torch.profiler.profile``; printed: the wall
-time per step and torch's table of the ops by self CPU time (docs/speed.md).
+After a warm-up step: the time per step and torch's table of the ops by
+self CPU time over ``--steps`` steps (docs/speed.md).
 """
 import argparse
 import os.path as osp
@@ -16,8 +14,7 @@ import time
 import warnings
 
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
-sys.path.insert(0,
-                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+sys.path.insert(0, osp.abspath(osp.join(__file__, '../../..')))  # the clone
 
 import torch
 from mmengine.config import Config, DictAction
@@ -40,10 +37,9 @@ def main(argv=None):
     cfg.work_dir = args.work_dir
     runner = Runner.from_cfg(cfg)
     runner.model.init_weights()
-    loader = runner.build_dataloader(cfg.train_dataloader)
+    batches = iter(runner.build_dataloader(cfg.train_dataloader))
     wrapper = runner.build_optim_wrapper(cfg.optim_wrapper)
     runner.model.train()
-    batches = iter(loader)
     runner.model.train_step(next(batches), optim_wrapper=wrapper)  # warm-up
     with torch.profiler.profile(
             activities=[torch.profiler.ProfilerActivity.CPU]) as prof:

@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
 """Instance label pictures -> the COCO layout and 0/1 label maps.
 
@@ -7,16 +6,13 @@
         --labels '{dir}/../masks/{stem}.png' [--class-name cell] \\
         [--grid 1 1] [--min-area 20] [--overwrite]
 
-A label picture per picture (``{dir}``: the picture's folder, ``{stem}``:
-its name less the extension), one integer per object (8/16/32-bit, 0 =
-background) or one colour (RGB, black = background; RGBA, alpha 0 =
-background). Grey pictures become 8-bit by a per-picture 1-99.8 percentile
-stretch (CSBDeep/StarDist's). ``--grid R C`` cuts R x C tiles; a cut
-object's part under ``--min-area`` pixels is dropped. Writes, under
-``--out``, ``images/SPLIT/NAME.png`` (8-bit RGB), ``labels/SPLIT/NAME.png``
-(0/1) and ``annotations/instances_SPLIT.json`` (boxes and RLE masks from
-``pycocotools.mask``), at the source scale; refuses files it did not write
-and, without ``--overwrite``, its own (docs/own_data.md).
+Label pictures: one integer (0 background) or one colour (black, or alpha
+0, background) per object. Grey pictures of any depth become 8-bit by a
+1-99.8 percentile stretch; ``--grid R C`` cuts tiles, dropping cut parts
+under ``--min-area`` pixels. Writes ``images/SPLIT/*.png``,
+``labels/SPLIT/*.png`` (0/1) and ``annotations/instances_SPLIT.json``
+(boxes, RLE masks) under ``--out``, at the source scale; refuses files it
+did not write and, without ``--overwrite``, its own (docs/own_data.md).
 """
 import argparse
 import glob
@@ -30,19 +26,15 @@ import numpy as np
 import pycocotools.mask as mask_util
 from PIL import Image
 
-sys.path.insert(0,
-                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+sys.path.insert(0, osp.abspath(osp.join(__file__, '../../..')))  # the clone
 from mmconvmlp.utils import OutputError, output_dir
 
 WRITER = 'tools/dataset_converters/labels2coco.py'
 
 
 def read_picture(path):
-    """A picture as an array: (H, W) grey of any depth or (H, W, C).
-
-    Raises:
-        ValueError: PIL cannot read it (missing, truncated, not a picture).
-    """
+    """A picture as an array, (H, W) or (H, W, C); ValueError if PIL cannot
+    read it."""
     try:
         with Image.open(path) as img:
             return np.asarray(img)
@@ -64,11 +56,8 @@ def to_rgb8(image, low=1.0, high=99.8):
 
 
 def to_instances(labels):
-    """Integer map (H, W) or colour picture (H, W, 3|4) -> (H, W) int64.
-
-    0 is background, each object one id (1, 2, ... for colours in the order
-    of their packed RGB value; integers are kept as they are).
-    """
+    """Integer map (H, W) or colour picture (H, W, 3|4) -> (H, W) int64: 0
+    background, integers kept, colours 1, 2, ... by packed RGB value."""
     if labels.ndim == 2:
         if not np.issubdtype(labels.dtype, np.integer):
             raise ValueError(f'label map of {labels.dtype}: expected integers')
@@ -92,17 +81,10 @@ def convert(pictures,
             grid=(1, 1),
             min_area=20,
             overwrite=False):
-    """Write one split; returns the number of objects written.
-
-    Args:
-        pictures (Iterable[tuple[str, np.ndarray, np.ndarray]]): ``(name,
-            picture, labels)``: a file stem, the picture ((H, W) any depth
-            or (H, W, 3|4) uint8) and its label picture of the same H, W.
-        out (str): Dataset root.
-        split (str): Split name (``train``, ``val``, ``test``...).
-        class_name (str), grid (tuple[int, int]), min_area (int),
-            overwrite (bool): ``--class-name``, ``--grid``, ``--min-area``,
-            ``--overwrite``.
+    """Write the split ``split`` (``train``, ``val``...) of ``pictures``,
+    ``(file stem, picture, label picture)`` ((H, W) any depth or (H, W,
+    3|4) uint8, the same H, W), under ``out``; the other arguments are the
+    options of the same names. Returns the number of objects written.
 
     Raises:
         ValueError: A picture and its labels differ in size, or a label
@@ -170,8 +152,7 @@ def convert(pictures,
 
 
 def run(convert, summary):
-    """The converters' ending: ``convert()``, then ``summary(its result)``
-    printed and 0, or a ValueError or OutputError printed and 1."""
+    """Print ``summary(convert())`` and return 0, or the error and 1."""
     try:
         result = convert()
     except (ValueError, OutputError) as e:

@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
 """Write mnfinder's hand-painted nuclei as a COCO dataset and label maps.
 
@@ -68,14 +67,10 @@ def convert(wheel, out, overwrite=False):
         if digest(pair[1]) not in tested
     ]
     return {
-        split: (len(pairs[folder]),
-                labels2coco.convert(
-                    pairs[folder],
-                    out,
-                    split,
-                    'nucleus',
-                    min_area=1,
-                    overwrite=overwrite))
+        split: (
+            len(pairs[folder]),  # grid (1, 1), min_area 1
+            labels2coco.convert(pairs[folder], out, split, 'nucleus', (1, 1),
+                                1, overwrite))
         for split, folder in SPLITS.items()
     }
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
 """Write the StarDist example nuclei as a COCO dataset and label maps.
 
@@ -19,12 +18,9 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import labels2coco  # noqa: E402
 
 PIP_COMMAND = 'pip install --no-deps stardist==0.9.2'
-QUADRANTS = {  # name: (split, row, column)
-    'img2d_tl': ('train', 0, 0),
-    'img2d_tr': ('train', 0, 1),
-    'img2d_bl': ('train', 1, 0),
-    'img2d_br': ('val', 1, 1),
-}
+#: The quadrants: (name, split, row, column).
+QUADRANTS = [('img2d_tl', 'train', 0, 0), ('img2d_tr', 'train', 0, 1),
+             ('img2d_bl', 'train', 1, 0), ('img2d_br', 'val', 1, 1)]
 
 
 def find_source(src=None):
@@ -50,12 +46,8 @@ def convert(src, out, min_area=20, overwrite=False):
         labels2coco.convert(
             [(name, rgb[r * h:(r + 1) * h, c * w:(c + 1) * w],
               labels[r * h:(r + 1) * h, c * w:(c + 1) * w])
-             for name, (where, r, c) in QUADRANTS.items() if where == split],
-            out,
-            split,
-            'nucleus',
-            min_area=min_area,
-            overwrite=overwrite)
+             for name, where, r, c in QUADRANTS if where == split], out, split,
+            'nucleus', (1, 1), min_area, overwrite)
         for split in ('train', 'val')
     }
 

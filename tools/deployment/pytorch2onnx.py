@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Export a ConvMLP backbone, detector or segmentor to ONNX, and verify it.
 
     python tools/deployment/pytorch2onnx.py CONFIG [CHECKPOINT]
@@ -19,9 +18,9 @@ import warnings
 warnings.filterwarnings('ignore', 'pkg_resources is deprecated')  # mmengine
 # The TorchScript exporter (dynamo=False) is used on purpose.
 warnings.filterwarnings('ignore', 'You are using the legacy TorchScript')
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, ROOT)  # runs from a clone without installing
+sys.path.insert(0, osp.abspath(osp.join(__file__, '../../..')))  # the clone
 
+import mmcv
 import numpy as np
 import torch
 from mmengine.config import Config, DictAction
@@ -69,26 +68,18 @@ def load_batch(cfg, model, image):
     steps = [copy.deepcopy(t) for t in cfg.test_dataloader.dataset.pipeline]
     steps = [t for t in steps if 'Annotation' not in t['type']]
     steps[0] = dict(type='LoadImageFromNDArray')  # scope: the config's
-    if image:
-        import mmcv
-        img = mmcv.imread(image)
-    else:
-        img = np.random.default_rng(0).integers(0, 256, (480, 640, 3),
-                                                np.uint8)
+    rng = np.random.default_rng(0)
+    img = mmcv.imread(image) if image else rng.integers(
+        0, 256, (480, 640, 3), np.uint8)
     data = Compose(steps)(dict(img=img, img_id=0, img_path=image))
     data = model.data_preprocessor(pseudo_collate([data]), False)
     return data['inputs'], data['data_samples']
 
 
 def compare(model, raw, inputs, samples):
-    """ONNX Runtime's raw outputs ``raw`` post-processed by the library,
-    against ``model.predict`` on the batch ``inputs`` (1, 3, H, W).
-
-    Returns:
-        tuple[float, float, str]: The share that agrees (boxes: same label
-        and IoU > 0.99, counted both ways; pixels of the label map), the
-        share needed, and what was compared.
-    """
+    """``(share that agrees, share needed, what)`` of ONNX Runtime's ``raw``
+    outputs post-processed by the library against ``model.predict``: boxes
+    of the same label and IoU > 0.99, both ways, or label map pixels."""
     metas = [s.metainfo for s in samples]
     ref = model.predict(inputs, copy.deepcopy(samples))[0]
     if hasattr(model, 'bbox_head'):
@@ -117,10 +108,8 @@ def verify(path, net, model, cfg, image, tol):
     session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
     with torch.no_grad():
         ref = net(inputs)
-        ort_out = [
-            torch.from_numpy(o)
-            for o in session.run(None, {'input': inputs.numpy()})
-        ]
+        feed = {'input': inputs.numpy()}
+        ort_out = list(map(torch.from_numpy, session.run(None, feed)))
     err = max(((o - r).abs().max() / r.abs().max().clamp(min=1)).item()
               for o, r in zip(ort_out, ref))
     ok = err <= tol
@@ -179,10 +168,9 @@ def main(argv=None):
     kw = dict(input_names=names[:1], output_names=names[1:], dynamic_axes=axes)
     torch.onnx.export(net, (x, ), out, dynamo=False, opset_version=17, **kw)
     print(f'{args.what} of {args.config} exported to {out}')
-    if args.verify and not verify(out, RawOutputs(model, args.what), model,
-                                  cfg, args.image, args.tol):
-        return 1
-    return 0
+    return int(
+        args.verify and not verify(out, RawOutputs(model, args.what), model,
+                                   cfg, args.image, args.tol))
 
 
 if __name__ == '__main__':

@@ -6,8 +6,7 @@ each image and label map, and count label values outside the classes.
     python tools/misc/check_dataset.py CONFIG [--split train|val|test|all]
         [--data-root DIR] [--allow-dropped] [--cfg-options KEY=VALUE ...]
 
-Prints each file that fails and each annotation MMDetection will drop;
-exits with 1 when a file failed or the dropped annotations would stop
+Exits with 1 when a file failed or the dropped annotations would stop
 ``tools/train.py`` (docs/data_checks.md).
 """
 import argparse
@@ -16,8 +15,7 @@ import sys
 import warnings
 
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
-sys.path.insert(0,
-                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+sys.path.insert(0, osp.abspath(osp.join(__file__, '../../..')))  # the clone
 
 from mmconvmlp.utils import (ToolError, add_common_args, build_dataset,
                              check_data, iter_datasets, load_config, run_tool)

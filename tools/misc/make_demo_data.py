@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
 """Write the demo datasets in the layouts of COCO 2017 and ADE20K.
 
@@ -6,15 +5,11 @@
         [--dataset coco|ade20k|all] [--num-train 100] [--num-val 25]
         [--image-size 320] [--seed 0] [--overwrite]
 
-Scenes cut from photographs that ship with installed packages (scikit-image,
-matplotlib, scikit-learn), with objects pasted at known places, never
-touching: ``ball`` (a red shaded disc), ``box`` (a yellow-brown square),
-``tent`` (a blue triangle). Masks are ``pycocotools``' rasterisation of the
-stored polygons and the images are painted through them: boxes, areas and
-ADE20K label maps (ADE20K's own values: ``wall`` behind the objects) are
-exact. A folder holding files this tool did not write is refused;
-``--overwrite`` replaces the files of an earlier run, and only those.
-``tests/tiny_data.py`` writes the same scenes on colour-noise backgrounds.
+Photographs of installed packages with a ``ball`` (red disc), ``box``
+(yellow square) or ``tent`` (blue triangle) painted through the
+``pycocotools`` masks of the stored polygons, never touching: exact boxes,
+areas and ADE20K label maps (``wall`` behind). Refuses a folder holding
+files it did not write; ``--overwrite`` replaces only its own.
 """
 import argparse
 import os
@@ -23,12 +18,12 @@ import sys
 import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
-sys.path.insert(0,
-                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+sys.path.insert(0, osp.abspath(osp.join(__file__, '../../..')))  # the clone
 
 import mmengine
 import numpy as np
 from PIL import Image
+from pycocotools import mask as mask_utils
 
 from mmconvmlp.utils import output_dir
 
@@ -59,12 +54,6 @@ _SKIMAGE_PHOTOS = ('astronaut', 'coffee', 'chelsea', 'rocket', 'camera',
                    'immunohistochemistry', 'retina')
 
 
-def _rgb(img) -> np.ndarray:
-    """A PIL image or an array (bool, grey, RGB(A)) as (H, W, 3) uint8."""
-    img = img if isinstance(img, Image.Image) else Image.fromarray(img)
-    return np.asarray(img.convert('RGB'))
-
-
 def load_photos() -> List[np.ndarray]:
     """The photographs the scenes are cut from, (H, W, 3) uint8, in a fixed
     order; RuntimeError without scikit-image (most of them)."""
@@ -75,23 +64,23 @@ def load_photos() -> List[np.ndarray]:
             'the demo data is cut from the photographs shipped with '
             'scikit-image, which is not installed: pip install scikit-image '
             '(or pip install -e ".[demo]")') from e
-    photos = [_rgb(getattr(data, name)()) for name in _SKIMAGE_PHOTOS]
+    photos = [Image.fromarray(getattr(data, n)()) for n in _SKIMAGE_PHOTOS]
     try:
         import matplotlib.cbook
         path = matplotlib.cbook.get_sample_data(
             'grace_hopper.jpg', asfileobj=False)
-        photos.append(_rgb(Image.open(path).convert('RGB')))
+        photos.append(Image.open(path).convert('RGB'))
     except (ImportError, OSError, ValueError):
         pass  # optional: the demo works with scikit-image's photos alone
     try:
         from sklearn.datasets import load_sample_images
-        photos.extend(_rgb(img) for img in load_sample_images().images)
+        photos.extend(map(Image.fromarray, load_sample_images().images))
     except ImportError:
         pass
-    return photos
+    return [np.asarray(p.convert('RGB')) for p in photos]  # bool, grey, RGB
 
 
-def _crop(rng, photos, size: int) -> np.ndarray:
+def _crop(rng, photos, size):
     """A random square crop of a random photo (at least half its short
     side), resized to (size, size, 3) float32."""
     photo = photos[int(rng.integers(len(photos)))]
@@ -104,7 +93,7 @@ def _crop(rng, photos, size: int) -> np.ndarray:
     return np.asarray(patch, dtype=np.float32)
 
 
-def _polygon(label: int, x0: float, y0: float, side: float) -> List[float]:
+def _polygon(label, x0, y0, side):
     """Polygon (COCO ``[x1, y1, x2, y2, ...]``, pixel-edge coordinates) of an
     object of class ``label`` inside the square (x0, y0, side)."""
     x1, y1 = x0 + side, y0 + side
@@ -132,11 +121,9 @@ def _paint(rng, img, label, mask, photos, box):
     img[mask] = fill[mask]
 
 
-def _scene(rng, photos, size: int, max_objects: int, min_size: float,
-           max_size: float):
+def _scene(rng, photos, size, max_objects, min_size, max_size):
     """One image, (size, size, 3) uint8, and its objects as
     ``[(label, polygon, mask)]`` (mask: (size, size) bool)."""
-    from pycocotools import mask as mask_utils
     background = _crop(rng, photos, size)
     # Muted colours keep the backgrounds apart from the tinted objects.
     img = 0.3 * background + 0.7 * background.mean(2, keepdims=True)
@@ -174,8 +161,7 @@ def _splits(out_dir: str,
             overwrite: bool = False,
             photos: Optional[Sequence[np.ndarray]] = None):
     """Check the arguments, claim ``out_dir``, yield ``(split, images,
-    objects)`` of ``'train'`` and ``'val'`` (seed ``seed * 1000 + offset +
-    i`` for split ``i``)."""
+    objects)`` of train and val (seeds ``seed * 1000 + offset + 0, 1``)."""
     if num_train < 1 or num_val < 1:
         raise ValueError(
             f'num_train and num_val must be at least 1, got {num_train} '
@@ -201,8 +187,7 @@ def _splits(out_dir: str,
             yield split, [img for img, _ in scenes], [o for _, o in scenes]
 
 
-def _check(split: str, images: Sequence[np.ndarray], count: int,
-           what: str) -> None:
+def _check(split, images, count, what):
     """Checks before anything is written (ValueError)."""
     if split not in _ADE20K_SPLITS:
         raise ValueError(f"split must be 'train' or 'val', got {split!r}")
@@ -214,32 +199,15 @@ def _check(split: str, images: Sequence[np.ndarray], count: int,
                              f'{img.shape} {img.dtype}')
 
 
-def _save(img: np.ndarray, path: str) -> None:
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    Image.fromarray(img).save(path, quality=95)  # quality: JPEG only
-
-
-def write_coco_split(root: str,
-                     split: str,
-                     images: Sequence[np.ndarray],
-                     annotations: Sequence[Sequence[Tuple[int, List[float]]]],
-                     categories: Sequence[Dict],
-                     info: Optional[Dict] = None) -> str:
-    """Write one split of a dataset in the COCO 2017 layout:
-    ``root/{split}2017/000000000001.jpg``, ... (ids 1, 2, ... in the order
-    given) and ``root/annotations/instances_{split}2017.json`` with per
-    object its polygon, ``iscrowd=0`` and the ``bbox`` (``[x, y, w, h]``)
-    and ``area`` of the polygon's ``pycocotools`` rasterisation.
-
-    ``images`` are (H, W, 3) uint8 RGB; ``annotations`` give per image its
-    objects as ``(category_id, [x1, y1, x2, y2, ...])`` (pixel-edge
-    coordinates); ``categories`` and ``info`` (default:
-    :data:`DEFAULT_COCO_INFO`) are written as given. Returns the path of the
-    annotation file; raises ValueError before writing anything for a
-    ``split`` other than ``'train'``/``'val'``, lengths that differ, an
-    image that is not (H, W, 3) uint8 or an unknown category id.
-    """
-    from pycocotools import mask as mask_utils
+def write_coco_split(root, split, images, annotations, categories, info=None):
+    """Write ``images`` ((H, W, 3) uint8) as ``{split}2017/000000000001.jpg``,
+    ... under ``root``, and ``annotations/instances_{split}2017.json``: per
+    object of ``annotations`` (per image, ``(category_id, [x1, y1, x2, y2,
+    ...])``) its polygon, ``iscrowd=0``, and the ``bbox`` and ``area`` of its
+    ``pycocotools`` mask; ``categories`` and ``info`` (default
+    :data:`DEFAULT_COCO_INFO`) as given. Returns the annotation file;
+    ValueError, before writing, for a split other than train/val, lengths
+    that differ, a wrong image or an unknown category id."""
     _check(split, images, len(annotations),
            f'annotations for {len(annotations)}')
     known = {cat['id'] for cat in categories}
@@ -249,10 +217,12 @@ def write_coco_split(root: str,
                 raise ValueError(f'image {i}: category id {category_id} is '
                                  'not among the categories')
     image_infos, anns = [], []
+    image_dir = osp.join(root, f'{split}2017')
+    os.makedirs(image_dir, exist_ok=True)
     for image_id, (img, objects) in enumerate(zip(images, annotations), 1):
         height, width = img.shape[:2]
         file_name = f'{image_id:012d}.jpg'  # COCO's own naming
-        _save(img, osp.join(root, f'{split}2017', file_name))
+        Image.fromarray(img).save(osp.join(image_dir, file_name), quality=95)
         image_infos.append(
             dict(id=image_id, file_name=file_name, width=width, height=height))
         for category_id, polygon in objects:
@@ -278,27 +248,24 @@ def write_coco_split(root: str,
     return ann_file
 
 
-def write_ade20k_split(root: str, split: str, images: Sequence[np.ndarray],
-                       label_maps: Sequence[np.ndarray]) -> List[str]:
-    """Write one split of a dataset in the ADE20K layout:
-    ``root/images/{training,validation}/ADE_train_00000001.jpg``
-    (``ADE_val_...``), ... and the (H, W) uint8 ``label_maps`` as PNG of the
-    same names in ``root/annotations/...``; values as ADE20K's (0 "other",
-    ``i + 1`` class ``i``). Returns the names; raises ValueError before
-    writing anything for a ``split`` other than ``'train'``/``'val'``,
-    lengths that differ, or arrays of the wrong shape or dtype.
-    """
+def write_ade20k_split(root, split, images, label_maps):
+    """Write ``images`` and (H, W) uint8 ``label_maps`` (ADE20K's values) as
+    ``root/{images,annotations}/{training,validation}/ADE_train_00000001``
+    (``ADE_val_...``) ``.jpg``/``.png``, ...; returns the names. ValueError,
+    before writing, for a split other than train/val, lengths that differ
+    or arrays of the wrong shape or dtype."""
     _check(split, images, len(label_maps), f'{len(label_maps)} label maps')
     for i, (img, label_map) in enumerate(zip(images, label_maps)):
         if label_map.dtype != np.uint8 or label_map.shape != img.shape[:2]:
             raise ValueError(f'label map {i} must be {img.shape[:2]} uint8, '
                              f'got {label_map.shape} {label_map.dtype}')
     names = [f'ADE_{split}_{i + 1:08d}' for i in range(len(images))]
-    for name, img, label_map in zip(names, images, label_maps):
-        for folder, array, ext in (('images', img, '.jpg'),
-                                   ('annotations', label_map, '.png')):
-            _save(array,
-                  osp.join(root, folder, _ADE20K_SPLITS[split], name + ext))
+    for folder, arrays, ext in (('images', images, '.jpg'),
+                                ('annotations', label_maps, '.png')):
+        path = osp.join(root, folder, _ADE20K_SPLITS[split])
+        os.makedirs(path, exist_ok=True)
+        for name, array in zip(names, arrays):  # quality: JPEG only
+            Image.fromarray(array).save(osp.join(path, name + ext), quality=95)
     return names
 
 
@@ -307,34 +274,21 @@ def generate_coco(out_dir: str = 'data/demo/coco',
                   names: Sequence[str] = CLASSES,
                   info: Optional[Dict] = DEMO_INFO,
                   **kwargs) -> Dict[str, int]:
-    """Write the demo dataset in the layout of COCO 2017
-    (:func:`write_coco_split`) into ``out_dir``, claimed with
-    :func:`mmconvmlp.utils.output_dir`. The same arguments write the same
-    files.
-
-    Args:
-        out_dir (str): Dataset root. Defaults to ``'data/demo/coco'``.
-        categories (Sequence[dict], optional): The categories written.
-            Defaults to :data:`CLASSES` with ids 1-3.
-        names (Sequence[str]): The category name of each of :data:`CLASSES`.
-        info (dict, optional): The files' ``info`` (None:
-            :data:`DEFAULT_COCO_INFO`). Defaults to :data:`DEMO_INFO`.
-        **kwargs: ``num_train`` (100), ``num_val`` (25); ``image_size``
-            (320, >= 64): the image side in pixels; ``seed`` (0);
-            ``max_objects`` (3): 1 to this per image; ``object_size`` ((0.2,
-            0.45)): the object side range as fractions of ``image_size``;
-            ``overwrite`` (False): replace an earlier run's files;
-            ``photos`` (:func:`load_photos`): (H, W, 3) uint8 pictures.
-
-    Returns:
-        dict: Images and objects per split, e.g. ``{'train2017': 100,
-        'train2017_objects': 197, ...}``.
-
-    Raises:
-        ValueError: An argument out of range.
-        RuntimeError: scikit-image, which provides the photographs, is missing.
-        mmconvmlp.utils.OutputError: ``out_dir`` holds files the project did
-            not write, or, without ``overwrite``, those of an earlier run.
+    """Write the demo dataset in the COCO layout (:func:`write_coco_split`)
+    into ``out_dir``, claimed with :func:`mmconvmlp.utils.output_dir`; the
+    same arguments write the same files. ``categories`` (default:
+    :data:`CLASSES`, ids 1-3) are written, ``names`` are the category names
+    of the classes, ``info`` the files' ``info`` (None:
+    :data:`DEFAULT_COCO_INFO`). ``kwargs``: ``num_train`` (100), ``num_val``
+    (25); ``image_size`` (320, >= 64): the image side in pixels; ``seed``
+    (0); ``max_objects`` (3) per image; ``object_size`` ((0.2, 0.45)): the
+    object side range as fractions of ``image_size``; ``overwrite`` (False):
+    replace an earlier run's files; ``photos`` (:func:`load_photos`): (H, W,
+    3) uint8 pictures. Returns the images and objects per split, e.g.
+    ``{'train2017': 100, 'train2017_objects': 197, ...}``; raises ValueError
+    (an argument out of range), RuntimeError (no scikit-image for the
+    photographs) and :class:`mmconvmlp.utils.OutputError` (``out_dir`` holds
+    files the project did not write, or, without ``overwrite``, its own).
     """
     categories = categories or [
         dict(id=i + 1, name=name, supercategory='shape')
@@ -353,12 +307,9 @@ def generate_coco(out_dir: str = 'data/demo/coco',
 
 def generate_ade20k(out_dir: str = 'data/demo/ade/ADEChallengeData2016',
                     **kwargs) -> Dict[str, int]:
-    """Write the demo dataset in the layout of ADE20K (ADEChallengeData2016)
-    (:func:`write_ade20k_split`): ``wall`` behind ``ball``, ``box`` and
-    ``tent`` (:data:`ADE20K_INDEX`); ``out_dir`` defaults to
-    ``'data/demo/ade/ADEChallengeData2016'``, ``kwargs`` and errors as in
-    :func:`generate_coco`. Returns ``{'training': 100, 'validation': 25}``:
-    the images per split.
+    """Write the demo dataset in the ADE20K layout (:func:`write_ade20k_split`;
+    :data:`ADE20K_INDEX`); ``kwargs`` and errors as :func:`generate_coco`'s.
+    Returns ``{'training': 100, 'validation': 25}``: the images per split.
     """
     values = np.array([ADE20K_INDEX[name] + 1 for name in SEG_CLASSES],
                       dtype=np.uint8)
@@ -410,8 +361,8 @@ def main(argv=None) -> int:
                   f'({counts["val2017_objects"]} objects) '
                   f'[{time.time() - start:.1f} s]')
         if dataset in ('ade20k', 'all'):
-            start = time.time()
-            root = osp.join(out, 'ade', 'ADEChallengeData2016')
+            start, root = time.time(), osp.join(out, 'ade',
+                                                'ADEChallengeData2016')
             counts = generate_ade20k(root, **kwargs)
             print(f'ADE20K layout in {root}: {counts["training"]} training '
                   f'and {counts["validation"]} validation images '

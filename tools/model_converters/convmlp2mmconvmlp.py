@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
 """Convert a ConvMLP checkpoint (the authors' layout or this project's) to
 this project's layout, with MMEngine-style ``meta``.
@@ -6,12 +5,9 @@ this project's layout, with MMEngine-style ``meta``.
     python tools/model_converters/convmlp2mmconvmlp.py SRC DST [--config CFG]
         [--trust-source]
 
-Whole models keep every key (the backbone's renamed); backbone-only files
-lose the classifier. ``meta['CLASSES']``/``['PALETTE']`` become
-``meta['dataset_meta']`` (``--config``: class names for a file without).
-SRC is read weights-only (``--trust-source``: a local file you trust, with
-``weights_only=False``); DST holds only what weights-only loading reads.
-Converting the output again changes nothing. docs/authors_models.md.
+SRC is read weights-only (``--trust-source``: unpickled, for a local file
+you trust); DST holds only what weights-only loading reads; ``--config``
+gives class names to a file without; idempotent (docs/authors_models.md).
 """
 import argparse
 import io
@@ -20,8 +16,7 @@ import sys
 import warnings
 
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
-sys.path.insert(0,
-                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+sys.path.insert(0, osp.abspath(osp.join(__file__, '../../..')))  # the clone
 
 from mmconvmlp.models.utils import (CheckpointError, convert_meta,
                                     convert_state_dict_keys,
