@@ -48,11 +48,22 @@ def coco_categories() -> List[Dict]:
     ]
 
 
-def generate_tiny_coco(root: str,
-                       num_train: int = 4,
-                       num_val: int = 2,
-                       image_size: int = 128,
-                       seed: int = 0) -> str:
+def _tiny(num_train: int = 4,
+          num_val: int = 2,
+          image_size: int = 128,
+          seed: int = 0) -> dict:
+    """The demo writers' options of a tiny set: ``num_train`` and
+    ``num_val`` images of ``image_size`` pixels (>= 64), cut from
+    colour-noise photographs (:func:`_synthetic_photos`) by ``seed``."""
+    return dict(
+        num_train=num_train,
+        num_val=num_val,
+        image_size=image_size,
+        seed=seed,
+        photos=_synthetic_photos(seed))
+
+
+def generate_tiny_coco(root: str, **kwargs) -> str:
     """Write a tiny dataset in the COCO 2017 layout for the paper configs.
 
     The scenes of :func:`generate_coco` on colour-noise backgrounds (no
@@ -63,11 +74,8 @@ def generate_tiny_coco(root: str,
 
     Args:
         root (str): Dataset root.
-        num_train (int): Training images. Defaults to 4.
-        num_val (int): Validation images. Defaults to 2.
-        image_size (int): Side of the square images in pixels (>= 64).
-            Defaults to 128.
-        seed (int): Random seed. Defaults to 0.
+        **kwargs: ``num_train`` (default 4), ``num_val`` (2), ``image_size``
+            (128) and ``seed`` (0) of :func:`_tiny`.
 
     Returns:
         str: ``root``.
@@ -77,43 +85,18 @@ def generate_tiny_coco(root: str,
     """
     generate_coco(
         root,
-        num_train=num_train,
-        num_val=num_val,
-        image_size=image_size,
-        seed=seed,
-        photos=_synthetic_photos(seed),
         categories=coco_categories(),
         names=[TINY_COCO_NAMES[name] for name in CLASSES],
-        info=None)
+        info=None,
+        **_tiny(**kwargs))
     return root
 
 
-def generate_tiny_ade20k(root: str,
-                         num_train: int = 4,
-                         num_val: int = 2,
-                         image_size: int = 128,
-                         seed: int = 0) -> str:
-    """Write a tiny dataset in the ADE20K layout for the paper configs.
-
-    The scenes of :func:`generate_ade20k` (ADE20K's label values, so the
-    paper configs' 150-class ``ADE20KDataset`` reads them) on colour-noise
-    backgrounds: no photographs, so no scikit-image.
-
-    Args:
-        root, num_train, num_val, image_size, seed: As in
-            :func:`generate_tiny_coco`.
-
-    Returns:
-        str: ``root``.
-
-    Raises:
-        ValueError: An argument out of range.
-    """
-    generate_ade20k(
-        root,
-        num_train=num_train,
-        num_val=num_val,
-        image_size=image_size,
-        seed=seed,
-        photos=_synthetic_photos(seed))
+def generate_tiny_ade20k(root: str, **kwargs) -> str:
+    """Write a tiny dataset in the ADE20K layout for the paper configs: the
+    scenes of :func:`generate_ade20k` (ADE20K's label values, so the paper
+    configs' 150-class ``ADE20KDataset`` reads them) on colour-noise
+    backgrounds; ``kwargs`` and errors as in :func:`generate_tiny_coco`.
+    Returns ``root``."""
+    generate_ade20k(root, **_tiny(**kwargs))
     return root
