@@ -161,7 +161,7 @@ def _splits(out_dir: str,
             overwrite: bool = False,
             photos: Optional[Sequence[np.ndarray]] = None):
     """Check the arguments, claim ``out_dir``, yield ``(split, images,
-    objects)`` of train and val (seeds ``seed * 1000 + offset + 0, 1``)."""
+    objects)``: train from seed ``seed * 1000 + offset``, val from +1."""
     if num_train < 1 or num_val < 1:
         raise ValueError(
             f'num_train and num_val must be at least 1, got {num_train} '
