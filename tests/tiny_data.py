@@ -1,8 +1,8 @@
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
 """The tiny datasets of the tool tests: the demo scenes
-(``tools/misc/demo_shapes.py``), a few of them, on colour-noise backgrounds
-(no photographs, so no scikit-image), written for the paper configs: COCO's
-80 categories, ADE20K's 150 classes."""
+(``tools/misc/make_demo_data.py``), a few of them, on colour-noise
+backgrounds (no photographs, so no scikit-image), written for the paper
+configs: COCO's 80 categories, ADE20K's 150 classes."""
 import os.path as osp
 import sys
 from typing import Dict, List
@@ -11,7 +11,8 @@ sys.path.insert(
     0,
     osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools', 'misc'))
 
-from demo_shapes import CLASSES, _synthetic_photos, _write_ade20k, _write_coco
+import numpy as np
+from make_demo_data import CLASSES, generate_ade20k, generate_coco
 
 #: COCO 2017's category ids in the order of its 80 classes (1..90, gaps kept).
 COCO_CATEGORY_IDS = tuple(
@@ -23,6 +24,13 @@ TINY_COCO_NAMES = {
     'box': 'suitcase',
     'tent': 'umbrella'
 }
+
+
+def _synthetic_photos(seed: int) -> List[np.ndarray]:
+    """Stand-ins for the photographs, without scikit-image: four (64, 64, 3)
+    uint8 colour-noise images (smooth once a crop is enlarged)."""
+    rng = np.random.default_rng(seed)
+    return list(rng.integers(0, 256, size=(4, 64, 64, 3), dtype=np.uint8))
 
 
 def coco_categories() -> List[Dict]:
@@ -40,11 +48,22 @@ def coco_categories() -> List[Dict]:
     ]
 
 
-def generate_tiny_coco(root: str,
-                       num_train: int = 4,
-                       num_val: int = 2,
-                       image_size: int = 128,
-                       seed: int = 0) -> str:
+def _tiny(num_train: int = 4,
+          num_val: int = 2,
+          image_size: int = 128,
+          seed: int = 0) -> dict:
+    """The demo writers' options of a tiny set: ``num_train`` and
+    ``num_val`` images of ``image_size`` pixels (>= 64), cut from
+    colour-noise photographs (:func:`_synthetic_photos`) by ``seed``."""
+    return dict(
+        num_train=num_train,
+        num_val=num_val,
+        image_size=image_size,
+        seed=seed,
+        photos=_synthetic_photos(seed))
+
+
+def generate_tiny_coco(root: str, **kwargs) -> str:
     """Write a tiny dataset in the COCO 2017 layout for the paper configs.
 
     The scenes of :func:`generate_coco` on colour-noise backgrounds (no
@@ -55,11 +74,8 @@ def generate_tiny_coco(root: str,
 
     Args:
         root (str): Dataset root.
-        num_train (int): Training images. Defaults to 4.
-        num_val (int): Validation images. Defaults to 2.
-        image_size (int): Side of the square images in pixels (>= 64).
-            Defaults to 128.
-        seed (int): Random seed. Defaults to 0.
+        **kwargs: ``num_train`` (default 4), ``num_val`` (2), ``image_size``
+            (128) and ``seed`` (0) of :func:`_tiny`.
 
     Returns:
         str: ``root``.
@@ -67,52 +83,20 @@ def generate_tiny_coco(root: str,
     Raises:
         ValueError: An argument out of range.
     """
-    categories = coco_categories()
-    ids = {cat['name']: cat['id'] for cat in categories}
-    _write_coco(
+    generate_coco(
         root,
-        categories, [ids[TINY_COCO_NAMES[name]] for name in CLASSES],
-        photos=_synthetic_photos(seed),
-        seed=seed,
+        categories=coco_categories(),
+        names=[TINY_COCO_NAMES[name] for name in CLASSES],
         info=None,
-        overwrite=False,
-        num_train=num_train,
-        num_val=num_val,
-        image_size=image_size,
-        max_objects=3,
-        object_size=(0.2, 0.45))
+        **_tiny(**kwargs))
     return root
 
 
-def generate_tiny_ade20k(root: str,
-                         num_train: int = 4,
-                         num_val: int = 2,
-                         image_size: int = 128,
-                         seed: int = 0) -> str:
-    """Write a tiny dataset in the ADE20K layout for the paper configs.
-
-    The scenes of :func:`generate_ade20k` (ADE20K's label values, so the
-    paper configs' 150-class ``ADE20KDataset`` reads them) on colour-noise
-    backgrounds: no photographs, so no scikit-image.
-
-    Args:
-        root, num_train, num_val, image_size, seed: As in
-            :func:`generate_tiny_coco`.
-
-    Returns:
-        str: ``root``.
-
-    Raises:
-        ValueError: An argument out of range.
-    """
-    _write_ade20k(
-        root,
-        photos=_synthetic_photos(seed),
-        seed=seed,
-        overwrite=False,
-        num_train=num_train,
-        num_val=num_val,
-        image_size=image_size,
-        max_objects=3,
-        object_size=(0.2, 0.45))
+def generate_tiny_ade20k(root: str, **kwargs) -> str:
+    """Write a tiny dataset in the ADE20K layout for the paper configs: the
+    scenes of :func:`generate_ade20k` (ADE20K's label values, so the paper
+    configs' 150-class ``ADE20KDataset`` reads them) on colour-noise
+    backgrounds; ``kwargs`` and errors as in :func:`generate_tiny_coco`.
+    Returns ``root``."""
+    generate_ade20k(root, **_tiny(**kwargs))
     return root

@@ -1,18 +1,14 @@
 #!/usr/bin/env python
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
-"""Predict images, folders and videos with a detector or segmentor
-checkpoint, through MMDetection's ``DetInferencer`` or MMSegmentation's
-``MMSegInferencer`` (the config's ``default_scope`` decides).
+"""Predict images, folders and videos with a detector or segmentor checkpoint
+(``DetInferencer`` or ``MMSegInferencer``, by the config's scope).
 
     python tools/infer.py CONFIG CHECKPOINT INPUT [INPUT ...]
         [--out-dir outputs] [--device cpu|cuda] [--score-thr 0.3]
         [--batch-size 1] [--cfg-options KEY=VALUE ...]
 
-Writes what the inferencers write: ``OUT/vis/`` (pictures with the
-predictions drawn) and ``OUT/preds/`` (JSON per image with RLE masks for
-detectors, PNG label maps for segmentors); a video becomes ``OUT/vis/<name>``
-with every frame drawn. The checkpoint is read weights-only and must fill
-the model exactly; a file without class names gets the config's.
+Writes ``OUT/vis/`` (drawn predictions, videos frame by frame) and
+``OUT/preds/`` (docs/inference.md); the checkpoint must fill the model.
 """
 import argparse
 import os
@@ -23,7 +19,10 @@ import warnings
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import DictAction
+import cv2
+import mmcv
+from mmengine.config import Config, DictAction
+from mmengine.registry import init_default_scope
 
 from mmconvmlp.models.utils import (check_checkpoint, enable_safe_loading,
                                     load_checkpoint_file)
@@ -32,72 +31,43 @@ from mmconvmlp.utils import ToolError, build_dataset, output_dir, run_tool
 VIDEOS = ('.mp4', '.avi', '.mov', '.mkv')
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def main(argv=None) -> None:
+    """Predict every input and write the results (errors: a missing file
+    raises ToolError; see :func:`run_tool`)."""
     parser = argparse.ArgumentParser(
         description='Draw and save the predictions of a checkpoint on '
         'images, folders and videos.')
-    parser.add_argument(
-        'config', help='config the checkpoint was trained '
-        'with')
-    parser.add_argument('checkpoint', help='checkpoint file or URL')
-    parser.add_argument(
-        'inputs',
+    add = parser.add_argument
+    add('config', help='config the checkpoint was trained with')
+    add('checkpoint', help='checkpoint file or URL')
+    add('inputs',
         nargs='+',
         metavar='INPUT',
         help='images, folders of images, videos')
-    parser.add_argument('--out-dir', default='outputs')
-    parser.add_argument('--device', help='cpu, cuda or cuda:N')
-    parser.add_argument(
-        '--score-thr',
+    add('--out-dir', default='outputs')
+    add('--device', help='cpu, cuda or cuda:N')
+    add('--score-thr',
         type=float,
         default=0.3,
         help='detections below it are not drawn')
-    parser.add_argument('--batch-size', type=int, default=1)
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    return parser.parse_args(argv)
-
-
-def _video(inferencer, path: str, args, kwargs: dict) -> None:
-    import cv2
-    import mmcv
-    reader = mmcv.VideoReader(path)
-    out = osp.join(args.out_dir, 'vis', osp.basename(path))
-    os.makedirs(osp.dirname(out), exist_ok=True)
-    writer = cv2.VideoWriter(out, cv2.VideoWriter_fourcc(*'mp4v'), reader.fps,
-                             (reader.width, reader.height))
-    for frame in reader:
-        vis = inferencer(frame, return_vis=True, **kwargs)['visualization']
-        writer.write(mmcv.rgb2bgr(vis[0]))
-    writer.release()
-
-
-def main(argv=None) -> None:
-    """Predict every input and write the results.
-
-    Raises:
-        ToolError: A missing config, checkpoint or input.
-        OutputError: ``--out-dir`` holds files the project did not write.
-        CheckpointError: The checkpoint was refused or does not fit.
-    """
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    args = parse_args(argv)
+    add('--batch-size', type=int, default=1)
+    add('--cfg-options', nargs='+', action=DictAction)
+    args = parser.parse_args(argv)
     enable_safe_loading()
     for path in [args.config, *args.inputs
                  ] + ([] if '://' in args.checkpoint else [args.checkpoint]):
         if not osp.exists(path):
             raise ToolError(f'not found: {path}')
     cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg.merge_from_dict(args.cfg_options or {})
     checkpoint = load_checkpoint_file(args.checkpoint)
     init_default_scope(cfg.default_scope)
     if cfg.default_scope == 'mmseg':
         from mmseg.apis import MMSegInferencer as Inferencer
         kwargs = {}
-    else:
+    else:  # DetInferencer saves no predictions by default
         from mmdet.apis import DetInferencer as Inferencer
-        kwargs = dict(pred_score_thr=args.score_thr)
+        kwargs = dict(pred_score_thr=args.score_thr, no_save_pred=False)
     inferencer = Inferencer(cfg, args.checkpoint, device=args.device)
     check_checkpoint(inferencer.model, checkpoint, 'strict', args.checkpoint)
     meta = checkpoint.get('meta') or {}
@@ -111,11 +81,17 @@ def main(argv=None) -> None:
         inferencer.model.dataset_meta = names
         inferencer.visualizer.dataset_meta = names
     images = [p for p in args.inputs if not p.lower().endswith(VIDEOS)]
-    if cfg.default_scope != 'mmseg':
-        kwargs['no_save_pred'] = False  # DetInferencer saves none by default
     with output_dir(args.out_dir, 'tools/infer.py', fresh=False):
-        for video in set(args.inputs) - set(images):
-            _video(inferencer, video, args, kwargs)
+        for video in set(args.inputs) - set(images):  # drawn frame by frame
+            reader = mmcv.VideoReader(video)
+            out = osp.join(args.out_dir, 'vis', osp.basename(video))
+            os.makedirs(osp.dirname(out), exist_ok=True)
+            writer = cv2.VideoWriter(out, cv2.VideoWriter_fourcc(*'mp4v'),
+                                     reader.fps, (reader.width, reader.height))
+            for frame in reader:
+                vis = inferencer(frame, return_vis=True, **kwargs)
+                writer.write(mmcv.rgb2bgr(vis['visualization'][0]))
+            writer.release()
         for path in images:
             inferencer(
                 path,

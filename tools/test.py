@@ -1,22 +1,17 @@
 #!/usr/bin/env python
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
-"""Evaluate a checkpoint of a detector or segmentor config: prints COCO
-mAP or mIoU.
+"""Evaluate a checkpoint of a detector or segmentor: prints COCO mAP or mIoU.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE]
         [--show] [--show-dir DIR] [--wait-time S] [--data-root DIR]
         [--allow-dropped] [--cfg-options KEY=VALUE ...]
         [--launcher {none,pytorch,slurm,mpi}]
 
-The checkpoint (path or URL) is read weights-only and must fill the model
-exactly (the authors' mmdet 2.x / mmseg 0.x files do); anything else is
-refused, naming the keys, before testing starts. The work directory,
-``--show-dir`` and ``--out`` are refused when they hold files the project
-did not write.
+The checkpoint is read weights-only and must fill the model exactly; output
+folders holding files the project did not write are refused.
 """
 import argparse
 import contextlib
-import os
 import os.path as osp
 import sys
 import warnings
@@ -31,39 +26,23 @@ from mmconvmlp.utils import (ToolError, add_common_args, add_hook,
                              output_file, run_tool, setup_launcher)
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def main(argv=None) -> dict:
+    """Test; returns the metrics of ``Runner.test`` (errors: see
+    :func:`run_tool`)."""
     parser = argparse.ArgumentParser(
         description='Test a detector or segmentor checkpoint: prints COCO '
         'bbox/segm mAP or mIoU.')
-    parser.add_argument(
-        'config', help='config the checkpoint was trained '
-        'with')
-    parser.add_argument('checkpoint', help='checkpoint file or URL')
+    add = parser.add_argument
+    add('config', help='config the checkpoint was trained with')
+    add('checkpoint', help='checkpoint file or URL')
     add_common_args(parser)
-    parser.add_argument(
-        '--out',
+    add('--out',
         help='save the predictions: a .pkl file (MMDetection), a directory '
         'of label maps (MMSegmentation)')
-    parser.add_argument(
-        '--show', action='store_true', help='show the predictions')
-    parser.add_argument(
-        '--show-dir', help='save images with the predictions drawn on them')
-    parser.add_argument(
-        '--wait-time', type=float, default=2, help='seconds per --show')
+    add('--show', action='store_true', help='show the predictions')
+    add('--show-dir', help='save images with the predictions drawn on them')
+    add('--wait-time', type=float, default=2, help='seconds per --show')
     args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
-
-
-def main(argv=None) -> dict:
-    """Test; returns the metrics ``Runner.test`` returns.
-
-    Raises:
-        ToolError: A problem found before testing.
-        OutputError: An output path holds files the project did not write.
-        CheckpointError: The checkpoint was refused or does not fit.
-    """
-    args = parse_args(argv)
     enable_safe_loading()
     cfg = load_config(args)
     seg = cfg.get('default_scope') == 'mmseg'
@@ -89,10 +68,9 @@ def main(argv=None) -> dict:
     setup_launcher(cfg)
     with contextlib.ExitStack() as claims:
         claims.enter_context(claim_work_dir(cfg, 'tools/test.py'))
-        for folder in (args.show_dir, args.out if seg else None):
-            if folder:
-                claims.enter_context(
-                    output_dir(folder, 'tools/test.py', fresh=False))
+        for folder in filter(None, (args.show_dir, args.out if seg else None)):
+            claims.enter_context(
+                output_dir(folder, 'tools/test.py', fresh=False))
         if args.out and not seg:
             output_file(args.out, 'tools/test.py')
         runner = build_runner(cfg)

@@ -1,21 +1,16 @@
 #!/usr/bin/env python
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
-"""Train a detector (MMDetection config) or segmentor (MMSegmentation
-config); the config's ``default_scope`` decides.
+"""Train a detector or segmentor (the config's ``default_scope`` decides).
 
     python tools/train.py configs/retinanet_convmlp_s_coco.py [--work-dir DIR]
         [--resume [CKPT]] [--amp] [--data-root DIR] [--allow-dropped]
         [--cfg-options KEY=VALUE ...] [--launcher {none,pytorch,slurm,mpi}]
 
-Beyond the stock tools (see :mod:`mmconvmlp.utils.setup_env`): a pre-flight
-data check, checkpoints read weights-only and checked against the model
-(``load_from`` fine-tunes, ``--resume`` must fit exactly), exact resume of
-the random generators, ``--amp`` and ``--launcher pytorch`` on a CPU, and a
-work directory that holds nothing of the user's. Each change it makes to the
-config is logged in one INFO line.
+What it adds to the stock tool (a data check, checked checkpoints, exact
+resume, CPU ``--amp`` and launcher, a claimed work directory) is
+:mod:`mmconvmlp.utils.setup_env`'s; each change to the config is logged.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 import warnings
@@ -32,38 +27,23 @@ from mmconvmlp.utils import (ToolError, add_common_args, add_hook,
                              run_tool, setup_amp, setup_launcher)
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def main(argv=None):
+    """Train; returns the trained model (errors: see :func:`run_tool`)."""
     parser = argparse.ArgumentParser(description='Train a detector or '
                                      'segmentor of an OpenMMLab config.')
-    parser.add_argument('config', help='config file')
+    add = parser.add_argument
+    add('config', help='config file')
     add_common_args(parser)
-    parser.add_argument(
-        '--amp',
+    add('--amp',
         action='store_true',
         help='mixed precision: fp16 on a GPU, bfloat16 on a CPU that '
         'computes it natively (float32 with a warning otherwise)')
-    parser.add_argument(
-        '--resume',
+    add('--resume',
         nargs='?',
         const='auto',
         help='resume from this checkpoint, or (no value) from the latest in '
         'the work directory')
     args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
-
-
-def main(argv=None):
-    """Train; returns the trained model.
-
-    Raises:
-        ToolError: A problem found before training (bad data, channels,
-            a missing checkpoint to resume from).
-        OutputError: The work directory holds files the project did not
-            write.
-        CheckpointError: A checkpoint refused or not fitting the model.
-    """
-    args = parse_args(argv)
     enable_safe_loading()
     cfg = load_config(args)
     check_data(cfg, 'train', args.allow_dropped)
@@ -91,9 +71,9 @@ def main(argv=None):
                 changes.append(f'{key}.pipeline.{i}: LoadImageFromFile '
                                'replaced by mmconvmlp.SafeLoadImageFromFile '
                                '(undecodable images skipped by name)')
-    changes.append(add_hook(cfg, dict(type='mmconvmlp.CheckpointCheckHook')))
-    changes.append(add_hook(cfg, dict(type='mmconvmlp.ResumeStateHook')))
-    changes.append(add_hook(cfg, dict(type='mmconvmlp.PlainCheckpointHook')))
+    for hook in ('CheckpointCheckHook', 'ResumeStateHook',
+                 'PlainCheckpointHook'):
+        changes.append(add_hook(cfg, dict(type=f'mmconvmlp.{hook}')))
     setup_launcher(cfg)
     with claim_work_dir(cfg, 'tools/train.py'):
         runner = build_runner(cfg)

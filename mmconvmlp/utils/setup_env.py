@@ -95,11 +95,13 @@ def _metrics(evaluator) -> list:
 
 def load_config(args: argparse.Namespace) -> Config:
     """Read ``args.config`` and apply ``--cfg-options``, ``--data-root``,
-    ``--work-dir`` (else ``./work_dirs/<config name>``) and ``--launcher``.
+    ``--work-dir`` (else ``./work_dirs/<config name>``), ``--launcher`` and
+    ``--local-rank`` (``LOCAL_RANK`` unless set).
 
     Raises:
         ToolError: The config file does not exist.
     """
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     if not osp.isfile(args.config):
         raise ToolError(f'config file not found: {args.config}')
     cfg = Config.fromfile(args.config)
@@ -138,6 +140,23 @@ def build_dataset(cfg: Config, ds: dict):
     ds.update(lazy_init=True, pipeline=[])
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
         return DATASETS.build(ds)
+
+
+def build_model(cfg: Config):
+    """The config's model, built in its scope with random weights (no
+    ``init_cfg`` or ``pretrained`` download) and SyncBN as BatchNorm: what
+    the analysis and deployment tools count, time or export. The config's
+    scope becomes the default scope (pipelines built later find their
+    transforms)."""
+    from mmengine.model import revert_sync_batchnorm
+    from mmengine.registry import MODELS, init_default_scope
+    from mmengine.utils import import_modules_from_strings
+    import_modules_from_strings(**cfg.get('custom_imports', {}))
+    init_default_scope(cfg.default_scope)
+    cfg.model.backbone.init_cfg = None
+    if cfg.default_scope == 'mmseg':
+        cfg.model.pretrained = None
+    return revert_sync_batchnorm(MODELS.build(cfg.model))
 
 
 def check_data(cfg: Config,

@@ -31,6 +31,7 @@ Written (``--out``):
 exactly, arrays within 1e-6 relative) and exits 1 on any difference.
 """
 import argparse
+import importlib.util
 import json
 import os
 import os.path as osp
@@ -41,6 +42,13 @@ import types
 
 import numpy as np
 import torch
+
+# tests/oracle.py by its path: the tests' rule, and no other project code.
+_SPEC = importlib.util.spec_from_file_location(
+    '_oracle',
+    osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'oracle.py'))
+oracle = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(oracle)
 
 COMMIT = '092bf711c7401dd5be03af7121ee58b3419fb9f7'
 SOURCE = (f'github.com/SHI-Labs/Convolutional-MLPs@{COMMIT} (src/convmlp.py: '
@@ -98,26 +106,16 @@ def import_original(repo: str):
 
 
 def fill(model: torch.nn.Module, rng: np.random.Generator) -> dict:
-    """Set every floating tensor of ``model.state_dict()`` by :data:`RULE`;
+    """Set every floating tensor of ``model.state_dict()`` by :data:`RULE`
+    (``tests/oracle.py``'s ``rule_state_dict``, which the tests repeat);
     returns the state dict as numpy arrays (float32, num_batches_tracked
     int64)."""
-    out = {}
-    for key, tensor in model.state_dict().items():
-        if tensor.is_floating_point():
-            shape = tuple(tensor.shape)
-            if key.endswith('running_var'):
-                value = rng.uniform(0.5, 1.5, shape)
-            elif len(shape) == 1 and key.endswith('weight'):
-                value = 1 + 0.1 * rng.standard_normal(shape)
-            elif len(shape) == 1:
-                value = 0.1 * rng.standard_normal(shape)
-            else:
-                value = rng.standard_normal(shape) / np.sqrt(
-                    np.prod(shape[1:]))
-            value = value.astype(np.float32)
-            tensor.copy_(torch.from_numpy(value))
-        out[key] = tensor.numpy().copy()
-    return out
+    sd = model.state_dict()
+    drawn = oracle.rule_state_dict(
+        [(k, v.shape) for k, v in sd.items() if v.is_floating_point()], rng)
+    for key, value in drawn.items():
+        sd[key].copy_(value)
+    return {key: tensor.numpy().copy() for key, tensor in sd.items()}
 
 
 def run(convmlp, DetConvMLP, kwargs: dict, store_weights: bool) -> dict:

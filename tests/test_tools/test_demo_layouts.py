@@ -8,8 +8,8 @@ import os.path as osp
 import numpy as np
 import pytest
 import tiny_data  # noqa: F401  (puts tools/misc on sys.path)
-from demo_layouts import (DEFAULT_COCO_INFO, write_ade20k_split,
-                          write_coco_split)
+from make_demo_data import (DEFAULT_COCO_INFO, write_ade20k_split,
+                            write_coco_split)
 
 # Ids with a gap, as COCO's: labels must come from names, not from ids.
 CATEGORIES = [

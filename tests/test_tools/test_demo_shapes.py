@@ -7,8 +7,8 @@ import os.path as osp
 import numpy as np
 import pytest
 import tiny_data  # noqa: F401  (puts tools/misc on sys.path)
-from demo_shapes import (_TINTS, ADE20K_INDEX, CLASSES, SEG_CLASSES,
-                         generate_ade20k, generate_coco)
+from make_demo_data import (_TINTS, ADE20K_INDEX, CLASSES, SEG_CLASSES,
+                            generate_ade20k, generate_coco)
 from PIL import Image
 
 SMALL = dict(num_train=6, num_val=3, image_size=128)

@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Latency of the ConvMLP backbone against MMDetection's ResNet-50 on a CPU.
 
     python tools/analysis_tools/benchmark.py [--shape H W] [--threads N]
@@ -6,31 +5,12 @@
         [--compile] [--onnx] [--min-run-time S] [--rounds N] [--quick]
         [--out FILE.json]
 
-``mmconvmlp.ConvMLP`` (four outputs) and ``mmdet.models.backbones.ResNet(
-depth=50)``, random weights, eval mode, run in one process on one random
-image (batch 1; default 800x1216, 2 threads) under ``inference_mode``.
-``torch.utils.benchmark.Timer.blocked_autorange`` times each for at least
-``--min-run-time`` s (default 5) in ``--rounds`` interleaved rounds (default
-2, merged), so that a change of load hits both. The Markdown table gives
-medians (ms) and the ratio ConvMLP / ResNet-50 of each setting:
-``fp32`` (the modules as built, as ``tools/test.py`` runs them); ``fp32
-fused`` (``mmcv.cnn.fuse_conv_bn``, for deployment); ``bf16 fused`` (autocast
-on the fused modules, only where the CPU computes bf16 natively,
-:func:`mmconvmlp.engine.has_native_bf16`, or with ``--bf16``: emulated
-bf16 is several times slower than fp32); ``compile`` (``--compile``:
-``torch.compile(fused, dynamic=False)``); ``onnxruntime`` (``--onnx``: the
-fused modules exported to ONNX, fp32; needs ``onnx`` and ``onnxruntime``).
-
-``--linear-pw-conv true|false`` builds ConvMLP with that option (channel
-MLPs as ``nn.Linear`` on (N, H, W, C), or as 1x1 convolutions of the same
-weights), ``both`` gives a row for each (default: the backbone's default).
-``--quick``: 224x224 unless ``--shape``, 0.1 s, one round (a smoke test).
-``--out``: the rows with their spread (IQR) and the machine, as JSON.
-Timings on a shared machine are noisy: compare the ratios of one run.
+Both on one random image, interleaved rounds of ``torch.utils.benchmark``;
+a Markdown table of medians (ms) and ratios per setting (fp32, fused, bf16,
+compile, ONNX Runtime): docs/benchmark.md.
 """
 import argparse
 import copy
-import json
 import os.path as osp
 import sys
 import tempfile
@@ -38,9 +18,9 @@ import warnings
 
 warnings.filterwarnings('ignore', 'pkg_resources is deprecated')  # mmengine
 warnings.filterwarnings('ignore', 'You are using the legacy TorchScript')
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, ROOT)  # runs from a clone without installing
+sys.path.insert(0, osp.abspath(osp.join(__file__, '../../..')))  # the clone
 
+import mmengine
 import torch
 from torch.utils import benchmark, collect_env
 
@@ -51,13 +31,8 @@ ROUTE_NAMES = {None: '', True: ' (linear)', False: ' (1x1 conv)'}
 
 
 def machine():
-    """The CPU (lscpu through ``torch.utils.collect_env``) and torch build.
-
-    Returns:
-        dict: ``cpu`` (model name, family, model), ``avx512`` and
-        ``avx512_bf16`` (CPU flags), ``capability`` (the kernels ATen runs),
-        ``native_bf16``, ``torch``, ``onednn``.
-    """
+    """The CPU (lscpu through ``torch.utils.collect_env``: model, flags),
+    the kernels ATen runs and the torch and oneDNN builds."""
     lscpu = collect_env.get_cpu_info(collect_env.run) or ''
     info = dict(ln.split(':', 1) for ln in lscpu.splitlines() if ':' in ln)
     info = {k: v.strip() for k, v in info.items()}
@@ -75,29 +50,13 @@ def machine():
         onednn=(onednn or ['?'])[0])
 
 
-def build_backbones(arch, routes):
-    """``{row name: module}`` in eval mode: ConvMLP per route, ResNet-50."""
-    from mmdet.models.backbones import ResNet
-
-    from mmconvmlp.models import ConvMLP
-    nets = {}
-    for route in routes:
-        kwargs = {} if route is None else dict(linear_pw_conv=route)
-        name = f'ConvMLP-{arch.upper()}{ROUTE_NAMES[route]}'
-        nets[name] = ConvMLP(arch=arch, out_indices=(0, 1, 2, 3), **kwargs)
-        nets[name].eval()
-    nets['ResNet-50'] = ResNet(depth=50)
-    nets['ResNet-50'].eval()  # mmdet's train() returns None: no chaining
-    return nets
-
-
 def eager(net, bf16=False):
     """A call of ``net`` without autograd, optionally under bf16 autocast."""
 
     def run(x):
-        with torch.inference_mode():
-            with torch.autocast('cpu', torch.bfloat16, enabled=bf16):
-                return net(x)
+        with torch.inference_mode(), torch.autocast(
+                'cpu', torch.bfloat16, enabled=bf16):
+            return net(x)
 
     return run
 
@@ -165,7 +124,8 @@ def timing(m):
     return dict(ms=m.median * 1e3, iqr_ms=m.iqr * 1e3, runs=len(m.times))
 
 
-def parse_args(argv):
+def main(argv=None):
+    """Time, print the table; return ``dict(machine, shape, rows)``."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     add = parser.add_argument
     add('--shape', type=int, nargs=2, metavar=('H', 'W'), help='800 1216')
@@ -183,12 +143,6 @@ def parse_args(argv):
     if args.quick:
         args.min_run_time, args.rounds = 0.1, 1
     args.shape = args.shape or ((224, 224) if args.quick else (800, 1216))
-    return args
-
-
-def main(argv=None):
-    """Time, print the table; return ``dict(machine, shape, rows)``."""
-    args = parse_args(argv)
     torch.set_num_threads(args.threads)
     info = dict(machine(), threads=args.threads)
     print(f'CPU: {info["cpu"]}, AVX-512 {info["avx512"]}, AVX512-BF16 '
@@ -196,7 +150,20 @@ def main(argv=None):
           f', kernels {info["capability"]}, {args.threads} threads; '
           f'input 1x3x{args.shape[0]}x{args.shape[1]}')
     torch.manual_seed(0)
-    nets = build_backbones(args.arch, ROUTES.get(args.linear_pw_conv, [None]))
+    from mmdet.models.backbones import ResNet
+
+    from mmconvmlp.models import ConvMLP
+    nets = {  # eval mode: ConvMLP per route, ResNet-50
+        f'ConvMLP-{args.arch.upper()}{ROUTE_NAMES[route]}':
+        ConvMLP(
+            arch=args.arch,
+            out_indices=(0, 1, 2, 3),
+            **({} if route is None else dict(linear_pw_conv=route)))
+        for route in ROUTES.get(args.linear_pw_conv, [None])
+    }
+    nets['ResNet-50'] = ResNet(depth=50)
+    for net in nets.values():
+        net.eval()  # mmdet's train() returns None: no chaining
     x = torch.randn(1, 3, *args.shape)
     with tempfile.TemporaryDirectory() as folder:
         times = measure(settings(nets, x, args, folder), x, args)
@@ -213,8 +180,7 @@ def main(argv=None):
                   f'{ref.median * 1e3:.1f} | {m.median / ref.median:.2f} |')
     result = dict(machine=info, shape=list(args.shape), rows=rows)
     if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(result, f, indent=1)
+        mmengine.dump(result, args.out, file_format='json', indent=1)
     return result
 
 

@@ -1,31 +1,27 @@
-#!/usr/bin/env python
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
 """Compare finished runs: metrics, speed and parameters, with the spread.
 
     python tools/analysis_tools/compare_runs.py WORK_DIR [WORK_DIR ...]
 
-Per work directory: the last validation's metrics found in MMEngine's
-``vis_data/scalars.json`` (COCO ``bbox_mAP``, ``bbox_mAP_50``,
-``segm_mAP``, ``segm_mAP_50``; MMSegmentation's ``mIoU``), the mean
-``time`` per iteration (the first logged window, which holds the start-up,
-left out), the wall time from the first to the last line of the run's log
-and the parameters of the model built from the config the run saved
-(``sum(p.numel())``). Runs named ``<name>_seed<N>`` are grouped by
-``<name>``: a row per group gives the mean of each column and, after
-``±``, half the range (max - min) / 2 of its runs where they differ.
+Per run: the last validation's metrics, the mean ``time`` per iteration
+(less the first, start-up window), the wall time of its log and the model's
+parameters; runs ``<name>_seed<N>`` also get a row of means ± half range.
 """
 import argparse
 import glob
 import json
 import os.path as osp
 import re
+import sys
 from collections import defaultdict
 from datetime import datetime
 
+sys.path.insert(0, osp.abspath(osp.join(__file__, '../../..')))  # the clone
+
 import numpy as np
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
-from mmengine.utils import import_modules_from_strings
+
+from mmconvmlp.utils import build_model
 
 STAMP = re.compile(r'^(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d)')
 METRICS = {  # scalars.json key: column
@@ -54,35 +50,21 @@ def read_run(work_dir):
     raise SystemExit(f'{work_dir}: no run with a validation in its logs')
 
 
-def count_params(work_dir):
-    config = sorted(glob.glob(osp.join(work_dir, '*.py')))[0]
-    cfg = Config.fromfile(config)
-    import_modules_from_strings(**cfg.get('custom_imports', {}))
-    init_default_scope(cfg.default_scope)
-    if cfg.default_scope == 'mmseg':
-        import mmseg.models  # noqa: F401  (registers the segmentors)
-        from mmseg.registry import MODELS
-    else:
-        import mmdet.models  # noqa: F401  (registers the detectors)
-        from mmdet.registry import MODELS
-    return sum(p.numel() for p in MODELS.build(cfg.model).parameters())
-
-
 def summarise(work_dir):
     """{column: value} of one run."""
     rows, wall = read_run(work_dir)
     metrics = [r for r in rows if any(k in r for k in METRICS)][-1]
     train = [r for r in rows if 'loss' in r]
     speed = [r['time'] for r in train[1:]] or [train[0]['time']]
-    values = {
-        col: metrics[key]
-        for key, col in METRICS.items() if key in metrics
-    }
+    # the parameters of the model of the config the run saved
+    cfg = Config.fromfile(sorted(glob.glob(osp.join(work_dir, '*.py')))[0])
+    params = sum(p.numel() for p in build_model(cfg).parameters())
+    values = {col: metrics[k] for k, col in METRICS.items() if k in metrics}
     values.update({
         's/iter': sum(speed) / len(speed),
         'iters': train[-1]['step'],
         'wall min': wall / 60,
-        'params M': count_params(work_dir) / 1e6
+        'params M': params / 1e6
     })
     return values
 
@@ -100,8 +82,7 @@ def main(argv=None):
     for name, values in runs.items():
         groups[re.sub(r'_seed\d+$', '', name)].append(values)
     lines = [
-        '| run | ' + ' | '.join(columns) + ' |',
-        '|' + '---|' * (len(columns) + 1)
+        f'| run | {" | ".join(columns)} |', '|---' * (len(columns) + 1) + '|'
     ]
 
     def cell(values, col):
@@ -115,14 +96,13 @@ def main(argv=None):
             text += ' ± ' + fmt.format((max(found) - min(found)) / 2)
         return text
 
-    for name, values in runs.items():
-        lines.append(f'| {name} | ' +
-                     ' | '.join(cell([values], c) for c in columns) + ' |')
-    for name, values in groups.items():
-        if len(values) > 1:
-            lines.append(f'| **{name}** (mean ± half range, {len(values)} '
-                         'runs) | ' +
-                         ' | '.join(cell(values, c) for c in columns) + ' |')
+    rows = [(name, [values]) for name, values in runs.items()]
+    rows += [(f'**{name}** (mean ± half range, {len(v)} runs)', v)
+             for name, v in groups.items() if len(v) > 1]
+    lines += [
+        f'| {name} | ' + ' | '.join(cell(v, c) for c in columns) + ' |'
+        for name, v in rows
+    ]
     print('\n'.join(lines))
     return lines
 

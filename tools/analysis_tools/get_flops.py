@@ -4,44 +4,31 @@
     python tools/analysis_tools/get_flops.py CONFIG [CONFIG ...]
         [--shape H W] [--out FILE.json] [--cfg-options KEY=VALUE ...]
 
-The model is built from the config (random weights, nothing downloaded) and
-put in eval mode; one random image of ``--shape`` (default 800x1280 for
-detection, 512x512 for segmentation) goes through the model's data
-preprocessor and MMEngine's ``FlopAnalyzer`` (the counter behind
-``get_model_complexity_info``) traces its tensor-mode ``_forward``: backbone,
-neck and heads, without post-processing. MMEngine counts one multiply-add as
-one "flop": the table prints that count as GMACs and GFLOPs = 2 x GMACs.
-Heads are counted as the rest of the model: some models call them as
-``head.forward(x)``, which MMEngine cannot attribute to the head. A two-stage
-detector's second stage runs on the proposals its randomly initialised RPN
-keeps (seeded), so its count is indicative.
+MMEngine's ``FlopAnalyzer`` on the tensor-mode ``_forward`` of the model
+(random weights) for one random image; one multiply-add counts as one
+"flop": GMACs, and GFLOPs = 2 x GMACs (docs/complexity.md).
 """
 import argparse
-import json
 import os.path as osp
 import sys
 import warnings
 
 warnings.filterwarnings('ignore', 'pkg_resources is deprecated')  # mmengine
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, ROOT)  # runs from a clone without installing
+sys.path.insert(0, osp.abspath(osp.join(__file__, '../../..')))  # the clone
 
+import mmengine
 import torch
 from mmengine.analysis import FlopAnalyzer, parameter_count
 from mmengine.config import Config, DictAction
-from mmengine.model import revert_sync_batchnorm
-from mmengine.registry import MODELS, init_default_scope
+
+from mmconvmlp.utils import build_model
 
 #: Input (H, W) per code base: COCO's 1333x800 resize, an ADE20K crop.
 DEFAULT_SHAPES = {'mmdet': (800, 1280), 'mmseg': (512, 512)}
 
 
 class TensorMode(torch.nn.Module):
-    """``model._forward(inputs, data_samples)`` as a module of one input.
-
-    The analyser traces ``module(inputs)`` with tensors only; a two-stage
-    detector's RPN needs the data samples (image shapes), kept here.
-    """
+    """``model._forward(inputs, data_samples)`` as a module of one input."""
 
     def __init__(self, model, data_samples):
         super().__init__()
@@ -52,33 +39,19 @@ class TensorMode(torch.nn.Module):
 
 
 def count(cfg, shape=None):
-    """Count the config's model on one synthetic image.
-
-    Args:
-        cfg (Config): An MMDetection or MMSegmentation config.
-        shape (tuple[int, int], optional): Image (H, W) in pixels. Defaults
-            to :data:`DEFAULT_SHAPES` of the config's ``default_scope``.
-
-    Returns:
-        dict: ``model`` (class name), ``input`` (the padded (H, W) the
-        backbone sees), ``parts``: ``{name: {'params', 'macs'}}`` for
-        backbone, neck, heads and total (parameters and multiply-adds).
-
-    Raises:
-        ValueError: ``default_scope`` is neither ``mmdet`` nor ``mmseg``.
-    """
+    """``dict(model, input, parts)``: the class name, the padded (H, W) the
+    backbone sees for ``shape`` (default: :data:`DEFAULT_SHAPES`), and the
+    params and MACs of backbone, neck, heads (the rest) and total.
+    ValueError for a ``default_scope`` other than mmdet or mmseg."""
     scope = cfg.get('default_scope')
     if scope not in DEFAULT_SHAPES:
         raise ValueError(f'default_scope must be mmdet or mmseg: {scope}')
-    init_default_scope(scope)
     if scope == 'mmseg':
         from mmseg.structures import SegDataSample as Sample
-        cfg.model.pretrained = None
     else:
         from mmdet.structures import DetDataSample as Sample
-    cfg.model.backbone.init_cfg = None  # no download; weights do not count
     torch.manual_seed(0)  # a two-stage detector's proposals depend on it
-    model = revert_sync_batchnorm(MODELS.build(cfg.model)).eval()
+    model = build_model(cfg).eval()
     h, w = shape or DEFAULT_SHAPES[scope]
     img = torch.randint(0, 256, (3, h, w), dtype=torch.uint8)
     meta = dict(img_shape=(h, w), ori_shape=(h, w), scale_factor=(1., 1.))
@@ -108,10 +81,11 @@ def count(cfg, shape=None):
 def main(argv=None):
     """Print a table per config; return the counts (list of dicts)."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('configs', nargs='+', metavar='CONFIG')
-    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'))
-    parser.add_argument('--out', help='also write the counts as JSON')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    add = parser.add_argument
+    add('configs', nargs='+', metavar='CONFIG')
+    add('--shape', type=int, nargs=2, metavar=('H', 'W'))
+    add('--out', help='also write the counts as JSON')
+    add('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
     results = []
     for path in args.configs:
@@ -129,8 +103,7 @@ def main(argv=None):
           'GMACs. Operators without a counting rule (GELU, additions, '
           'pooling, NMS, RoIAlign) count 0.')
     if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(results, f, indent=1)
+        mmengine.dump(results, args.out, file_format='json', indent=1)
     return results
 
 

@@ -4,14 +4,9 @@
     python tools/analysis_tools/plot_curves.py WORK_DIR [WORK_DIR ...]
         [--keys loss coco/bbox_mAP] [--out curves.png]
 
-Reads MMEngine's ``LocalVisBackend`` logs, every
-``WORK_DIR/<timestamp>/vis_data/scalars.json`` (JSON lines; a resumed run adds
-a timestamp folder, read in order), and draws one panel per key and one line
-per work dir against MMEngine's ``step`` (the iteration; for the metrics of an
-epoch-based run, the epoch). Needs matplotlib, not seaborn: MMDetection's
-``analyze_logs.py`` reads the same files but imports seaborn, which
-``make setup`` does not install. An ``--out`` file that the project did not
-write is not replaced.
+A panel per key, a line per work dir, from every
+``WORK_DIR/*/vis_data/scalars.json``; matplotlib, not seaborn; an ``--out``
+the project did not write is not replaced (docs/curves.md).
 """
 import argparse
 import glob
@@ -24,8 +19,7 @@ import matplotlib
 matplotlib.use('Agg')  # files only, no display needed
 import matplotlib.pyplot as plt
 
-sys.path.insert(0,
-                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+sys.path.insert(0, osp.abspath(osp.join(__file__, '../../..')))  # the clone
 
 from mmconvmlp.utils import OutputError, output_file
 
@@ -53,9 +47,10 @@ def read_scalars(work_dir):
 def main(argv=None):
     """Draw the picture and return its path."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('work_dirs', nargs='+', metavar='WORK_DIR')
-    parser.add_argument('--keys', nargs='+', help='default: loss and mAP/mIoU')
-    parser.add_argument('--out', default='curves.png', help='picture file')
+    add = parser.add_argument
+    add('work_dirs', nargs='+', metavar='WORK_DIR')
+    add('--keys', nargs='+', help='default: loss and mAP/mIoU')
+    add('--out', default='curves.png', help='picture file')
     args = parser.parse_args(argv)
     runs = {d: read_scalars(d) for d in args.work_dirs}
     logged = sorted({k for curves in runs.values() for k in curves})

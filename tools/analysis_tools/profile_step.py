@@ -1,18 +1,11 @@
-#!/usr/bin/env python
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
 """Profile training steps of a config on real batches with torch.profiler.
 
     python tools/analysis_tools/profile_step.py CONFIG [--steps 2]
         [--rows 12] [--cfg-options KEY=VALUE ...]
 
-The runner of the config builds the model (its init_cfg), the training
-dataloader and the optimizer wrapper; one step runs unprofiled (warm-up),
-then ``--steps`` steps (``model.train_step``: forward, backward, update) run
-under ``torch.profiler.profile``. Printed: the wall time per step and
-torch's own table of the ops (``key_averages``) by self CPU time, which
-names forward and backward ops apart (``aten::convolution_backward``,
-``MMCVRoIAlign``'s ``RoIAlignFunctionBackward``...). docs/speed.md has the
-Mask R-CNN tables this gives.
+After a warm-up step: the time per step and torch's table of the ops by
+self CPU time over ``--steps`` steps (docs/speed.md).
 """
 import argparse
 import os.path as osp
@@ -21,8 +14,7 @@ import time
 import warnings
 
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
-sys.path.insert(0,
-                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+sys.path.insert(0, osp.abspath(osp.join(__file__, '../../..')))  # the clone
 
 import torch
 from mmengine.config import Config, DictAction
@@ -32,11 +24,12 @@ from mmengine.utils import import_modules_from_strings
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config')
-    parser.add_argument('--steps', type=int, default=2)
-    parser.add_argument('--rows', type=int, default=12)
-    parser.add_argument('--work-dir', default='work_dirs/profile_step')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    add = parser.add_argument
+    add('config')
+    add('--steps', type=int, default=2)
+    add('--rows', type=int, default=12)
+    add('--work-dir', default='work_dirs/profile_step')
+    add('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
     cfg = Config.fromfile(args.config)
     cfg.merge_from_dict(args.cfg_options or {})
@@ -44,10 +37,9 @@ def main(argv=None):
     cfg.work_dir = args.work_dir
     runner = Runner.from_cfg(cfg)
     runner.model.init_weights()
-    loader = runner.build_dataloader(cfg.train_dataloader)
+    batches = iter(runner.build_dataloader(cfg.train_dataloader))
     wrapper = runner.build_optim_wrapper(cfg.optim_wrapper)
     runner.model.train()
-    batches = iter(loader)
     runner.model.train_step(next(batches), optim_wrapper=wrapper)  # warm-up
     with torch.profiler.profile(
             activities=[torch.profiler.ProfilerActivity.CPU]) as prof:

@@ -1,23 +1,13 @@
-#!/usr/bin/env python
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
 """Write the StarDist example nuclei as a COCO dataset and label maps.
 
     python tools/dataset_converters/nuclei2coco.py [--out data/nuclei]
         [--src DIR] [--min-area 20] [--overwrite]
 
-Source: ``img2d.tif`` (512x512 uint16 fluorescence picture of cell nuclei)
-and ``mask2d.tif`` (its hand-made instance labels, 125 nuclei, 0 =
-background) from the stardist 0.9.2 wheel (``stardist/data/images/``),
-BSD-3-Clause, by Uwe Schmidt, Martin Weigert et al. ("Cell Detection with
-Star-convex Polygons", MICCAI 2018). Found with ``importlib`` (stardist is not
-imported); install it with ``pip install --no-deps stardist==0.9.2`` or pass
-``--src``.
-
-Split: the four 256x256 quadrants; top-left, top-right and bottom-left
-train, bottom-right is held out (``val``). The picture is made 8-bit as a
-whole, then cut; the rest (masks, boxes, the cut nuclei under ``--min-area``
-pixels, the output layout) is ``labels2coco.py``'s. Pictures stay at the
-source scale (nuclei median 25 px across); the configs scale them.
+Source: ``img2d.tif`` and ``mask2d.tif`` of the stardist 0.9.2 wheel
+(BSD-3-Clause, Schmidt, Weigert et al., MICCAI 2018; :data:`PIP_COMMAND`,
+not imported) or ``--src``. Three 256x256 quadrants train, the bottom-right
+one is ``val``; ``labels2coco.py`` converts; docs/nuclei.md ("The data").
 """
 import argparse
 import importlib.util
@@ -28,12 +18,9 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import labels2coco  # noqa: E402
 
 PIP_COMMAND = 'pip install --no-deps stardist==0.9.2'
-QUADRANTS = {  # name: (split, row, column)
-    'img2d_tl': ('train', 0, 0),
-    'img2d_tr': ('train', 0, 1),
-    'img2d_bl': ('train', 1, 0),
-    'img2d_br': ('val', 1, 1),
-}
+#: The quadrants: (name, split, row, column).
+QUADRANTS = [('img2d_tl', 'train', 0, 0), ('img2d_tr', 'train', 0, 1),
+             ('img2d_bl', 'train', 1, 0), ('img2d_br', 'val', 1, 1)]
 
 
 def find_source(src=None):
@@ -53,23 +40,16 @@ def convert(src, out, min_area=20, overwrite=False):
     rgb = labels2coco.to_rgb8(
         labels2coco.read_picture(osp.join(src, 'img2d.tif')))
     labels = labels2coco.read_picture(osp.join(src, 'mask2d.tif'))
-    half = labels.shape[0] // 2, labels.shape[1] // 2
-    counts = {}
-    for split in ('train', 'val'):
-        pictures = []
-        for name, (where, row, col) in QUADRANTS.items():
-            window = (slice(row * half[0], (row + 1) * half[0]),
-                      slice(col * half[1], (col + 1) * half[1]))
-            if where == split:
-                pictures.append((name, rgb[window], labels[window]))
-        counts[split] = labels2coco.convert(
-            pictures,
-            out,
-            split,
-            'nucleus',
-            min_area=min_area,
-            overwrite=overwrite)
-    return counts
+    h, w = labels.shape[0] // 2, labels.shape[1] // 2
+    return {
+        split:
+        labels2coco.convert(
+            [(name, rgb[r * h:(r + 1) * h, c * w:(c + 1) * w],
+              labels[r * h:(r + 1) * h, c * w:(c + 1) * w])
+             for name, where, r, c in QUADRANTS if where == split], out, split,
+            'nucleus', (1, 1), min_area, overwrite)
+        for split in ('train', 'val')
+    }
 
 
 def main(argv=None):
@@ -77,18 +57,16 @@ def main(argv=None):
         description='Write the stardist example nuclei as a COCO dataset '
         '(train: three quadrants, val: the bottom-right one) and '
         'Semantic FPN label maps.')
-    parser.add_argument('--out', default='data/nuclei', help='output folder')
-    parser.add_argument(
-        '--src',
+    add = parser.add_argument
+    add('--out', default='data/nuclei', help='output folder')
+    add('--src',
         help='folder with img2d.tif and mask2d.tif (default: the '
         'installed stardist wheel)')
-    parser.add_argument(
-        '--min-area',
+    add('--min-area',
         type=int,
         default=20,
         help='smallest part of a cut nucleus kept, in pixels')
-    parser.add_argument(
-        '--overwrite',
+    add('--overwrite',
         action='store_true',
         help='replace the files an earlier conversion wrote')
     args = parser.parse_args(argv)
@@ -101,14 +79,10 @@ def main(argv=None):
             'imported) or pass --src DIR.',
             file=sys.stderr)
         return 1
-    try:
-        counts = convert(src, args.out, args.min_area, args.overwrite)
-    except labels2coco.OutputError as e:
-        print(e, file=sys.stderr)
-        return 1
-    print(f'nuclei from {src} -> {args.out}: ' +
-          ', '.join(f'{k} {v} instances' for k, v in counts.items()))
-    return 0
+    return labels2coco.run(
+        lambda: convert(src, args.out, args.min_area, args.overwrite),
+        lambda counts: f'nuclei from {src} -> {args.out}: ' + ', '.join(
+            f'{k} {v} instances' for k, v in counts.items()))
 
 
 if __name__ == '__main__':

@@ -1,29 +1,13 @@
-#!/usr/bin/env python
 """Export a ConvMLP backbone, detector or segmentor to ONNX, and verify it.
 
     python tools/deployment/pytorch2onnx.py CONFIG [CHECKPOINT]
         [--what {model,backbone}] [--shape H W] [--out FILE.onnx]
         [--verify] [--image FILE] [--tol T] [--cfg-options KEY=VALUE ...]
 
-``--what model`` exports an MMDetection single-stage detector (RetinaNet) or
-an MMSegmentation encoder-decoder (Semantic FPN) up to its raw head outputs
-(per-level class scores and box deltas; segmentation logits), ``--what
-backbone`` the backbone's feature maps; batch, height and width are dynamic
-(``torch.onnx.export(..., dynamo=False, opset_version=17)``). Without a
-checkpoint the weights are random (PyTorch default init, no download). The
-checkpoint is read weights-only, whatever its scheme (``enable_safe_loading``).
-
-``--verify`` runs the config's test pipeline and data preprocessor on
-``--image`` (default: a random image), then the file on ONNX Runtime and the
-model in PyTorch: it prints the largest difference of the raw outputs, and
-compares the predictions, ONNX Runtime's raw outputs post-processed by the
-library itself (``bbox_head.predict_by_feat``; ``decode_head.predict_by_feat``
-and ``postprocess_result``) against ``model.predict``: boxes matched by label
-and IoU > 0.99, label maps pixel by pixel. Exit status 1 when the raw
-outputs differ by more than ``--tol`` (relative to max(1, |PyTorch|)) or
-fewer than 99 % of the boxes / 99.9 % of the pixels agree (near-ties may
-swap). Two-stage detectors (Mask R-CNN) run NMS inside the network: export
-their backbone.
+Raw head outputs (RetinaNet, Semantic FPN) or the backbone's maps, dynamic
+batch, height and width; the checkpoint (default: random weights) is read
+weights-only. ``--verify`` exits with 1 when ONNX Runtime's raw outputs or
+post-processed predictions disagree with PyTorch's (docs/deployment.md).
 """
 import argparse
 import copy
@@ -34,18 +18,17 @@ import warnings
 warnings.filterwarnings('ignore', 'pkg_resources is deprecated')  # mmengine
 # The TorchScript exporter (dynamo=False) is used on purpose.
 warnings.filterwarnings('ignore', 'You are using the legacy TorchScript')
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, ROOT)  # runs from a clone without installing
+sys.path.insert(0, osp.abspath(osp.join(__file__, '../../..')))  # the clone
 
+import mmcv
 import numpy as np
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.dataset import Compose, pseudo_collate
-from mmengine.model import revert_sync_batchnorm
-from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner import load_checkpoint
 
 from mmconvmlp.models.utils import CheckpointError, enable_safe_loading
+from mmconvmlp.utils import build_model
 
 DEFAULT_SHAPES = {'mmdet': (800, 1216), 'mmseg': (512, 512)}
 
@@ -65,27 +48,9 @@ class RawOutputs(torch.nn.Module):
                                                           for t in group)
 
 
-def build(cfg, checkpoint):
-    """The config's model in eval mode, with the checkpoint's weights."""
-    init_default_scope(cfg.default_scope)
-    cfg.model.backbone.init_cfg = None  # the checkpoint has every weight
-    if cfg.default_scope == 'mmseg':
-        cfg.model.pretrained = None
-    model = MODELS.build(cfg.model)
-    if checkpoint:
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
-    else:
-        print('no checkpoint: random weights (PyTorch default init)')
-    return revert_sync_batchnorm(model).eval()
-
-
 def traceable(model):
-    """A copy whose mmseg ``Upsample`` layers trace dynamic sizes.
-
-    mmseg's ``Upsample`` computes its output size in Python, which a trace
-    freezes at the export size; ``nn.Upsample`` with the same factor (the
-    same function, for FPNHead's integer factors) traces a scale instead.
-    """
+    """A copy whose mmseg ``Upsample`` layers (output size computed in
+    Python, frozen by a trace) are ``nn.Upsample`` of the same factor."""
     model = copy.deepcopy(model)
     if hasattr(model, 'decode_head'):
         from mmseg.models.utils import Upsample
@@ -103,32 +68,18 @@ def load_batch(cfg, model, image):
     steps = [copy.deepcopy(t) for t in cfg.test_dataloader.dataset.pipeline]
     steps = [t for t in steps if 'Annotation' not in t['type']]
     steps[0] = dict(type='LoadImageFromNDArray')  # scope: the config's
-    if image:
-        import mmcv
-        img = mmcv.imread(image)
-    else:
-        img = np.random.default_rng(0).integers(0, 256, (480, 640, 3),
-                                                np.uint8)
+    rng = np.random.default_rng(0)
+    img = mmcv.imread(image) if image else rng.integers(
+        0, 256, (480, 640, 3), np.uint8)
     data = Compose(steps)(dict(img=img, img_id=0, img_path=image))
     data = model.data_preprocessor(pseudo_collate([data]), False)
     return data['inputs'], data['data_samples']
 
 
 def compare(model, raw, inputs, samples):
-    """ONNX Runtime's raw outputs post-processed by the library, against
-    ``model.predict``.
-
-    Args:
-        model (BaseModel): The PyTorch model, eval mode.
-        raw (list[Tensor]): ONNX Runtime's outputs, in the export's order.
-        inputs (Tensor): The batch, shape (1, 3, H, W).
-        samples (list): Its data samples (image metas).
-
-    Returns:
-        tuple[float, float, str]: The share that agrees (boxes: same label
-        and IoU > 0.99, counted both ways; pixels of the label map), the
-        share needed, and what was compared.
-    """
+    """``(share that agrees, share needed, what)`` of ONNX Runtime's ``raw``
+    outputs post-processed by the library against ``model.predict``: boxes
+    of the same label and IoU > 0.99, both ways, or label map pixels."""
     metas = [s.metainfo for s in samples]
     ref = model.predict(inputs, copy.deepcopy(samples))[0]
     if hasattr(model, 'bbox_head'):
@@ -157,10 +108,8 @@ def verify(path, net, model, cfg, image, tol):
     session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
     with torch.no_grad():
         ref = net(inputs)
-        ort_out = [
-            torch.from_numpy(o)
-            for o in session.run(None, {'input': inputs.numpy()})
-        ]
+        feed = {'input': inputs.numpy()}
+        ort_out = list(map(torch.from_numpy, session.run(None, feed)))
     err = max(((o - r).abs().max() / r.abs().max().clamp(min=1)).item()
               for o, r in zip(ort_out, ref))
     ok = err <= tol
@@ -193,8 +142,13 @@ def main(argv=None):
     cfg = Config.fromfile(args.config)
     cfg.merge_from_dict(args.cfg_options or {})
     enable_safe_loading()
+    model = build_model(cfg).eval()
     try:
-        model = build(cfg, args.checkpoint)
+        if args.checkpoint:
+            load_checkpoint(
+                model, args.checkpoint, map_location='cpu', strict=True)
+        else:
+            print('no checkpoint: random weights (PyTorch default init)')
     except CheckpointError as e:
         print(f'error: {e}', file=sys.stderr)
         return 1
@@ -214,10 +168,9 @@ def main(argv=None):
     kw = dict(input_names=names[:1], output_names=names[1:], dynamic_axes=axes)
     torch.onnx.export(net, (x, ), out, dynamo=False, opset_version=17, **kw)
     print(f'{args.what} of {args.config} exported to {out}')
-    if args.verify and not verify(out, RawOutputs(model, args.what), model,
-                                  cfg, args.image, args.tol):
-        return 1
-    return 0
+    return int(
+        args.verify and not verify(out, RawOutputs(model, args.what), model,
+                                   cfg, args.image, args.tol))
 
 
 if __name__ == '__main__':

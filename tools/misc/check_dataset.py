@@ -6,11 +6,8 @@ each image and label map, and count label values outside the classes.
     python tools/misc/check_dataset.py CONFIG [--split train|val|test|all]
         [--data-root DIR] [--allow-dropped] [--cfg-options KEY=VALUE ...]
 
-``tools/train.py`` and ``test.py`` check what is cheap before they start
-(annotations parse, files exist, the COCO annotations MMDetection will
-drop); this tool decodes everything, prints each file that fails and each
-annotation MMDetection will drop, and exits with 1 when a file failed or
-the dropped annotations would stop ``tools/train.py``.
+Exits with 1 when a file failed or the dropped annotations would stop
+``tools/train.py`` (docs/data_checks.md).
 """
 import argparse
 import os.path as osp
@@ -18,31 +15,25 @@ import sys
 import warnings
 
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
-sys.path.insert(0,
-                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+sys.path.insert(0, osp.abspath(osp.join(__file__, '../../..')))  # the clone
 
 from mmconvmlp.utils import (ToolError, add_common_args, build_dataset,
                              check_data, iter_datasets, load_config, run_tool)
 from mmconvmlp.utils.annotations import dropped_problem
 
+LOADERS = ['train_dataloader', 'val_dataloader', 'test_dataloader']
 SPLITS = dict(
-    train=['train_dataloader'],
-    val=['val_dataloader'],
-    test=['test_dataloader'],
-    all=['train_dataloader', 'val_dataloader', 'test_dataloader'])
+    train=LOADERS[:1], val=LOADERS[1:2], test=LOADERS[2:], all=LOADERS)
 
 
 def main(argv=None) -> int:
-    """Decode every file; returns the number of bad files.
-
-    Raises:
-        ToolError: A dataset cannot be parsed, or some file is bad.
-    """
+    """Decode every file; a ToolError names the bad files."""
     import mmcv
     import numpy as np
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config')
-    parser.add_argument('--split', choices=list(SPLITS), default='all')
+    add = parser.add_argument
+    add('config')
+    add('--split', choices=list(SPLITS), default='all')
     add_common_args(parser)
     args = parser.parse_args(argv)
     cfg = load_config(args)

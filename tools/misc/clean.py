@@ -1,12 +1,11 @@
-#!/usr/bin/env python
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
 """Remove what the project wrote under some folders (``make clean``).
 
     python tools/misc/clean.py work_dirs data/demo data/nuclei
 
-Removes the files that the project's manifests (``.mmconvmlp-written.json``)
-list and the folders left empty; every other file stays, and is named.
-Needs only the standard library (it runs before the set-up, too).
+The files the manifests (``.mmconvmlp-written.json``) list go, and the
+folders left empty; every other file stays, and is named. Standard library
+only (it runs before the set-up, too).
 """
 import argparse
 import importlib.util
@@ -16,9 +15,7 @@ import sys
 # mmconvmlp/utils/outputs.py alone: importing the package would need torch.
 _SPEC = importlib.util.spec_from_file_location(
     '_mmconvmlp_outputs',
-    osp.join(
-        osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
-        'mmconvmlp', 'utils', 'outputs.py'))
+    osp.abspath(osp.join(__file__, '../../../mmconvmlp/utils/outputs.py')))
 outputs = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(outputs)
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 # Copyright (c) mmconvmlp contributors. Licensed under the MIT licence.
 """Convert a ConvMLP checkpoint (the authors' layout or this project's) to
 this project's layout, with MMEngine-style ``meta``.
@@ -6,15 +5,9 @@ this project's layout, with MMEngine-style ``meta``.
     python tools/model_converters/convmlp2mmconvmlp.py SRC DST [--config CFG]
         [--trust-source]
 
-Whole models (``backbone.``-prefixed keys: the authors' mmdet 2.x / mmseg
-0.x files) keep every key, the backbone's renamed; backbone-only files (the
-authors' ImageNet classifiers) lose the classifier. ``meta['CLASSES']`` /
-``['PALETTE']`` become ``meta['dataset_meta']``; ``--config`` supplies class
-names to a file without any. Converting the output again changes nothing.
-SRC (a path, URL or any MMEngine scheme) is read weights-only; DST holds
-only tensors and plain types, so ``torch.load(weights_only=True)`` reads it.
-``--trust-source`` reads a local SRC with ``weights_only=False`` instead
-(its code runs: only for a file you trust) and writes it in plain types.
+SRC is read weights-only (``--trust-source``: unpickled, for a local file
+you trust); DST holds only what weights-only loading reads; ``--config``
+gives class names to a file without; idempotent (docs/authors_models.md).
 """
 import argparse
 import io
@@ -23,8 +16,7 @@ import sys
 import warnings
 
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
-sys.path.insert(0,
-                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+sys.path.insert(0, osp.abspath(osp.join(__file__, '../../..')))  # the clone
 
 from mmconvmlp.models.utils import (CheckpointError, convert_meta,
                                     convert_state_dict_keys,
@@ -32,36 +24,25 @@ from mmconvmlp.models.utils import (CheckpointError, convert_meta,
 from mmconvmlp.utils import ToolError, build_dataset, run_tool
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def main(argv=None) -> dict:
+    """Convert ``src`` into ``dst``; returns what was written. Refused
+    (CheckpointError, nothing written): a ``dst`` holding other types than
+    weights-only loading reads (from a trusted file's ``meta``)."""
     parser = argparse.ArgumentParser(description='Convert a ConvMLP '
                                      "checkpoint to this project's layout.")
-    parser.add_argument('src', help='checkpoint to convert (path or URL)')
-    parser.add_argument('dst', help='file to write')
-    parser.add_argument(
-        '--config',
-        help="config whose test dataset's "
-        'classes are written where SRC names none')
-    parser.add_argument(
-        '--trust-source',
+    add = parser.add_argument
+    add('src', help='checkpoint to convert (path or URL)')
+    add('dst', help='file to write')
+    add('--config',
+        help="config whose test dataset's classes are written where SRC "
+        'names none')
+    add('--trust-source',
         action='store_true',
         help='read a local SRC with weights_only=False: it may run code, '
         'only for a file you trust')
-    return parser.parse_args(argv)
-
-
-def main(argv=None) -> dict:
-    """Convert ``src`` into ``dst``; returns what was written.
-
-    Raises:
-        ToolError: The output folder or the config does not exist;
-            ``--trust-source`` with a URL.
-        CheckpointError: ``src`` is missing, unreadable or refused; or
-            ``dst`` would hold other types than weights-only loading reads
-            (its ``meta`` does; nothing is written).
-    """
+    args = parser.parse_args(argv)
     import torch
     from mmengine.config import Config
-    args = parse_args(argv)
     if not osp.isdir(osp.dirname(osp.abspath(args.dst))):
         raise ToolError(f'output folder not found for {args.dst}')
     dataset_meta = None
@@ -83,8 +64,7 @@ def main(argv=None) -> dict:
     convert_state_dict_keys(state_dict, 'backbone.' if whole else '')
     meta = convert_meta(source.get('meta') if wrapped else None, dataset_meta)
     out = dict(meta=meta, state_dict=state_dict)
-    buffer = io.BytesIO()
-    torch.save(out, buffer)
+    torch.save(out, buffer := io.BytesIO())
     buffer.seek(0)
     unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(buffer)
     if unsafe:  # e.g. objects in a trusted file's meta
