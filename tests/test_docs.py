@@ -238,9 +238,10 @@ def _model(config: str):
 
 
 def _authors_file(path: str, config: str, meta: Optional[dict]) -> str:
-    """A whole model of ``config`` as the authors released it: the backbone
-    under their key names (tests/data/authors_keys.json, recorded from their
-    code), the rest as MMDetection / MMSegmentation name it."""
+    """A whole model of ``config`` (ConvMLP-S) as the authors released it:
+    the backbone under their key names (tests/data/authors_keys.json,
+    recorded from their code), the rest as MMDetection / MMSegmentation name
+    it."""
     import torch
     from oracle import authors_keys, rule_state_dict
     entries = [(k, s) for k, s in authors_keys()['s']
@@ -682,13 +683,13 @@ def test_block(block, inputs, tmp_path, monkeypatch):
         pytest.skip('needs ' + ', '.join(reasons))
     folder = str(tmp_path / 'clone')
     os.makedirs(folder)
-    before = _git_status()
+    before = _repo_entries()
+    # The tools and the configs' SafeLoadingHook make MMEngine's loaders
+    # weights-only for the process: for this test only.
+    from mmengine.runner.checkpoint import CheckpointLoader
+    monkeypatch.setattr(CheckpointLoader, '_schemes',
+                        CheckpointLoader._schemes.copy())
     if block.language == 'python':
-        # The project's configs' SafeLoadingHook makes MMEngine's loaders
-        # weights-only for the process: for this test only.
-        from mmengine.runner.checkpoint import CheckpointLoader
-        monkeypatch.setattr(CheckpointLoader, '_schemes',
-                            CheckpointLoader._schemes.copy())
         config = _config_path(block)
         prepare(folder, block, '' if config else block.text, inputs)
         monkeypatch.chdir(folder)
@@ -727,7 +728,7 @@ def test_block(block, inputs, tmp_path, monkeypatch):
             target = line.split()[-1]
             if line.startswith('make --dry-run') and target in DRY_RUN:
                 assert DRY_RUN[target] in result.stdout, result.stdout
-    assert _git_status() == before, 'the block changed the repository'
+    assert _repo_entries() == before, 'the block wrote into the repository'
 
 
 def _clock():
@@ -754,8 +755,12 @@ def _words(line: str, env: dict) -> List[str]:
     return result.stdout.split('\0')[:-1]
 
 
-def _git_status() -> str:
-    return subprocess.run(['git', 'status', '--porcelain'],
-                          cwd=REPO,
-                          capture_output=True,
-                          text=True).stdout
+def _repo_entries() -> set:
+    """What is at the top of the repository and in configs/, data/ and
+    work_dirs/, where a command run from the wrong folder would write."""
+    return set(os.listdir(REPO)) | {
+        f'{folder}/{name}'
+        for folder in ('configs', 'data', 'work_dirs')
+        if osp.isdir(osp.join(REPO, folder))
+        for name in os.listdir(osp.join(REPO, folder))
+    }
