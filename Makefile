@@ -9,6 +9,8 @@ PY := .venv/bin/python
 # (tools/dataset_converters/mnfinder2coco.py; the wheel is downloaded once);
 # DATA=shapes: shapes pasted on photographs (tools/misc/make_demo_data.py).
 # A run that finished (DEMO_DIR/trained) is tested again, not trained again.
+# TRAIN_OPTIONS: more tools/train.py options for each training of demo and
+# demo-compare, e.g. TRAIN_OPTIONS="--cfg-options train_cfg.max_iters=20".
 DATA ?= nuclei
 MODEL ?= retinanet
 DEMO_CONFIG_shapes_retinanet := configs/demo/retinanet_convmlp_s_demo.py
@@ -91,7 +93,7 @@ demo: setup
 	        --overwrite; \
 	else $(MAKE) --no-print-directory $(DATA)-data; fi
 	@if [ -f $(DEMO_DIR)/trained ]; then echo "$(DEMO_DIR): trained"; else \
-	    $(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_DIR) && \
+	    $(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_DIR) $(TRAIN_OPTIONS) && \
 	    $(MARK_TRAINED) $(DEMO_DIR)/trained; fi
 	$(PY) tools/test.py $(DEMO_CONFIG) "$$(cat $(DEMO_DIR)/last_checkpoint)" \
 	    --work-dir $(DEMO_DIR) --show-dir $(DEMO_DIR)/predictions
@@ -111,7 +113,8 @@ demo-compare: $(DATA)-data
 	    dir=$(COMPARE_DIR)/$$run; \
 	    if [ -f $$dir/trained ]; then echo "$$dir: trained"; continue; fi; \
 	    $(PY) tools/train.py $$config --work-dir $$dir \
-	        --cfg-options randomness.seed=$$seed && $(MARK_TRAINED) $$dir/trained || exit 1; \
+	        --cfg-options randomness.seed=$$seed $(TRAIN_OPTIONS) && \
+	        $(MARK_TRAINED) $$dir/trained || exit 1; \
 	done
 	$(PY) tools/analysis_tools/compare_runs.py $(addprefix $(COMPARE_DIR)/,$(COMPARE_RUNS))
 	$(PY) tools/analysis_tools/plot_curves.py $(addprefix $(COMPARE_DIR)/,$(COMPARE_RUNS)) \

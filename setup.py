@@ -42,8 +42,6 @@ setup(
         # ONNX export and ONNX Runtime (tools/deployment/pytorch2onnx.py):
         # wheels of 9 + 28 MB, so not in 'all'; tools/setup_env.sh adds them.
         'deploy': ['onnx>=1.15', 'onnxruntime>=1.17'],
-        # OpenVINO (59 MB): only the benchmark's runtimes section uses it.
-        'openvino': ['openvino>=2024.0'],
         'tests': ['pytest'],
         'all': [
             'mmdet>=3.0.0,<3.4.0', 'mmsegmentation>=1.0.0,<1.3.0', 'ftfy',

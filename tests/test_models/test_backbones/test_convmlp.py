@@ -1,7 +1,9 @@
-"""ConvMLP's behaviour: output sizes and channels (the paper's and the
-original code's facts, shared/convmlp.md), equal functions on its two
-pointwise routes, after BN fusion, with checkpointing and in a trace, and
-the training-mode switches."""
+"""ConvMLP's behaviour: output sizes and channels (the widths of ConvMLP-S
+in the paper, arXiv:2109.04454, and the strides of the authors' code,
+github.com/SHI-Labs/Convolutional-MLPs, whose outputs tests/data/ records:
+test_authors_oracle.py), equal functions on its two pointwise routes, after
+BN fusion, with checkpointing, in a trace and in torch.export, and the
+training-mode switches."""
 import pytest
 import torch
 from mmcv.cnn import fuse_conv_bn
@@ -86,6 +88,23 @@ def test_trace_is_correct_at_another_size():
             model, torch.randn(1, 3, 64, 64), check_trace=False)
         x = torch.randn(2, 3, 50, 77)
         for a, b in zip(model(x), traced(x)):
+            torch.testing.assert_close(a, b)
+
+
+def test_export_is_correct_at_another_size():
+    """torch.export captures the whole backbone as one graph, with the batch,
+    height and width dynamic, which computes what eager mode does."""
+    from torch.export import Dim, export
+    model = _tiny()
+    # torch.export specialises a batch of one and maps of one pixel: from
+    # two images and 64 pixels a side
+    size = dict(min=64, max=1024)
+    dims = {0: Dim('batch', max=16), 2: Dim('h', **size), 3: Dim('w', **size)}
+    exported = export(
+        model, (torch.randn(2, 3, 64, 64), ), dynamic_shapes=(dims, ))
+    x = torch.randn(3, 3, 97, 130)
+    with torch.no_grad():
+        for a, b in zip(model(x), exported.module()(x)):
             torch.testing.assert_close(a, b)
 
 
