@@ -1,6 +1,9 @@
 """Tiny in-memory batches and one training step plus one inference of a
-detector or segmentor (CPU), for the tests."""
+detector or segmentor (CPU), for the tests; and the reset that lets a tool
+run in the test process."""
 import copy
+import logging
+import sys
 
 import torch
 from mmengine.model import revert_sync_batchnorm
@@ -60,3 +63,24 @@ def train_and_infer(model, data, optim_wrapper=None):
     model.eval()
     with torch.no_grad():
         return log_vars, model.test_step(copy.deepcopy(data))
+
+
+def reset_mmengine_globals() -> None:
+    """Make MMEngine's process-wide state fit a fresh in-process tool run.
+
+    MMEngine's loggers outlive a run and keep the stdout they were made with
+    (closed after the test under pytest's capture); a tool run is one
+    process, so in-process runs would otherwise share MMEngine's named
+    visualizer instance (and its class names).
+    """
+    from mmengine.logging import MMLogger
+    from mmengine.visualization import Visualizer
+    for logger in MMLogger._instance_dict.values():
+        for handler in logger.handlers:
+            if type(handler) is logging.StreamHandler:
+                handler.stream = sys.stdout
+    stack = [Visualizer]
+    while stack:
+        cls = stack.pop()
+        cls._instance_dict.clear()
+        stack += cls.__subclasses__()

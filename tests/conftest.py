@@ -3,7 +3,6 @@ import contextlib
 import functools
 import http.server
 import importlib.util
-import logging
 import os
 import os.path as osp
 import shlex
@@ -61,25 +60,13 @@ def tiny_coco(coco_root, tmp_path):
 def tool_main():
     """``tool_main(name, argv)`` runs ``tools/<name>.py``'s ``main`` in this
     process as its ``__main__`` block does, and returns the exit status."""
+    from batches import reset_mmengine_globals
+
     from mmconvmlp.utils import run_tool
     modules = {}
 
     def run(name: str, argv) -> int:
-        # MMEngine's loggers outlive a run and keep the stdout they were made
-        # with; under pytest's capture that stream is closed after the test.
-        from mmengine.logging import MMLogger
-        for logger in MMLogger._instance_dict.values():
-            for handler in logger.handlers:
-                if type(handler) is logging.StreamHandler:
-                    handler.stream = sys.stdout
-        # A tool run is one process; in-process runs would share MMEngine's
-        # named visualizer instance (and its class names) otherwise.
-        from mmengine.visualization import Visualizer
-        stack = [Visualizer]
-        while stack:
-            cls = stack.pop()
-            cls._instance_dict.clear()
-            stack += cls.__subclasses__()
+        reset_mmengine_globals()
         if name not in modules:
             spec = importlib.util.spec_from_file_location(
                 '_tool_' + name.replace('/', '_'),

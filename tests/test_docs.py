@@ -41,7 +41,6 @@ What the test changes in a command, and nothing else:
   --dry-run`` (the test suite cannot run itself), which prints their
   commands.
 """
-import logging
 import os
 import os.path as osp
 import re
@@ -594,21 +593,8 @@ def run_script(argv: List[str]) -> int:
     status."""
     import runpy
 
-    from mmengine.logging import MMLogger
-    from mmengine.visualization import Visualizer
-
-    # As conftest's tool_main: MMEngine's loggers keep the stdout they were
-    # made with (closed by now under pytest's capture), and one process
-    # would share MMEngine's named visualizer (and its class names).
-    for logger in MMLogger._instance_dict.values():
-        for handler in logger.handlers:
-            if type(handler) is logging.StreamHandler:
-                handler.stream = sys.stdout
-    stack = [Visualizer]
-    while stack:
-        cls = stack.pop()
-        cls._instance_dict.clear()
-        stack += cls.__subclasses__()
+    from batches import reset_mmengine_globals
+    reset_mmengine_globals()
     argv_before, path_before = sys.argv, sys.path[:]
     sys.argv = list(argv)
     sys.path.insert(0, osp.dirname(osp.abspath(argv[0])))
