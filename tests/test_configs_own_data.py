@@ -51,22 +51,16 @@ def test_snippet_builds_and_scales(mydata, index):
     code = snippets()[index].replace("('cell', 'debris')", "('cell', )")
     code = code.replace('num_classes=2', 'num_classes=1')
     path = mydata / 'configs' / 'mine' / f'snippet{index}.py'
-    path.write_text(code)
-    cfg = Config.fromfile(str(path))
-    for loader in ('train_dataloader', 'test_dataloader'):
-        (resize, ) = [
-            s for s in cfg[loader].dataset.pipeline if s.type == 'Resize'
-        ]
-        assert resize.scale_factor == pytest.approx(1.0)  # 40 px / 40 px
-    # the object size moves the scale of both pipelines
-    code = code.replace('object_size = 40', 'object_size = 20')
-    path.write_text(code)
-    cfg = Config.fromfile(str(path))
-    for loader in ('train_dataloader', 'test_dataloader'):
-        (resize, ) = [
-            s for s in cfg[loader].dataset.pipeline if s.type == 'Resize'
-        ]
-        assert resize.scale_factor == pytest.approx(2.0)  # 40 px / 20 px
+    # the object size moves the scale of both pipelines: 40 px / object_size
+    for object_size, scale in ((40, 1.0), (20, 2.0)):
+        path.write_text(
+            code.replace('object_size = 40', f'object_size = {object_size}'))
+        cfg = Config.fromfile(str(path))
+        for loader in ('train_dataloader', 'test_dataloader'):
+            (resize, ) = [
+                s for s in cfg[loader].dataset.pipeline if s.type == 'Resize'
+            ]
+            assert resize.scale_factor == pytest.approx(scale)
     import_modules_from_strings(**cfg.custom_imports)
     init_default_scope(cfg.default_scope)
     cwd = os.getcwd()

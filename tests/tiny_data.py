@@ -100,3 +100,16 @@ def generate_tiny_ade20k(root: str, **kwargs) -> str:
     Returns ``root``."""
     generate_ade20k(root, **_tiny(**kwargs))
     return root
+
+
+def mask_box(mask: np.ndarray) -> List:
+    """A COCO box ``[x, y, w, h]`` of a boolean mask's pixels, counted with
+    numpy: its extent in pixel-edge coordinates (the tests' oracle for the
+    writers' boxes)."""
+    ys, xs = np.nonzero(mask)
+    return [
+        xs.min(),
+        ys.min(),
+        xs.max() + 1 - xs.min(),
+        ys.max() + 1 - ys.min()
+    ]
